@@ -1,0 +1,49 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// CheckMap returns a clear error unless m is an open map of one of the wanted
+// types. name prefixes the error ("ringbuf").
+func CheckMap(name string, m *ebpf.Map, want ...ebpf.MapType) error {
+	if m == nil {
+		return fmt.Errorf("%s: nil map: %w", name, ErrInvalidOptions)
+	}
+	if m.FD() < 0 {
+		return fmt.Errorf("%s: map is closed: %w", name, ErrInvalidOptions)
+	}
+	for _, t := range want {
+		if m.Type() == t {
+			return nil
+		}
+	}
+	names := make([]string, len(want))
+	for i, t := range want {
+		names[i] = t.String()
+	}
+	return fmt.Errorf("%s: map has type %s, want %s: %w", name, m.Type(), strings.Join(names, " or "), ErrMapType)
+}
+
+// WrapPermission adds ErrPermission and the name of the missing capability to
+// err when err is EPERM or EACCES; other errors come back unchanged.
+func WrapPermission(err error, capability string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("%w (needs %s): %w", ErrPermission, capability, err)
+	}
+	return err
+}
+
+// Capability names used in permission errors.
+const (
+	CapBPF     = "CAP_BPF (or CAP_SYS_ADMIN, or root)"
+	CapPerfmon = "CAP_PERFMON (or CAP_SYS_ADMIN, or root)"
+)

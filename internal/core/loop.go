@@ -1,0 +1,87 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// ErrWake is returned by a Source's Drain when it was woken without data to
+// hand over: by Interrupt, or by a drain timer. The loop then re-checks its
+// context and drains again.
+var ErrWake = errors.New("bpfstream: woken")
+
+// errStop makes a Source's Drain return early once the context is done.
+var errStop = errors.New("bpfstream: stop requested")
+
+// Source is what a transport plugs into the shared consume loop.
+type Source interface {
+	// Drain waits until records may be available (it does not wait while
+	// records are already waiting), then calls emit for each waiting record,
+	// in order. It returns nil after a batch, ErrWake when woken without
+	// records, an error matching ErrClosed once closed, and any error emit
+	// returns, unchanged, as soon as emit returns it.
+	Drain(emit func(Record) error) error
+	// Interrupt makes a blocked or future Drain return (ErrWake or nil)
+	// soon. It is safe to call from any goroutine.
+	Interrupt()
+}
+
+// Loop runs the Consume algorithm every transport shares: lifecycle checks,
+// context cancellation, counting, and error wrapping. name prefixes errors
+// ("perfbuf", "ringbuf").
+func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h Handler) error {
+	if h == nil {
+		return fmt.Errorf("%s: consume: nil handler: %w", name, ErrInvalidOptions)
+	}
+	if err := lc.Begin(); err != nil {
+		return fmt.Errorf("%s: consume: %w", name, err)
+	}
+	defer lc.End()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: consume: %w", name, err)
+	}
+
+	var cancelled atomic.Bool
+	stop := context.AfterFunc(ctx, func() {
+		cancelled.Store(true)
+		src.Interrupt()
+	})
+	defer stop()
+
+	idle := IdleFunc(ctx)
+	var handlerErr error
+	emit := func(r Record) error {
+		if cancelled.Load() {
+			return errStop
+		}
+		c.Records.Add(1)
+		c.Bytes.Add(uint64(len(r.Sample)))
+		if err := h(r); err != nil {
+			handlerErr = err
+			return err
+		}
+		return nil
+	}
+
+	for {
+		err := src.Drain(emit)
+		switch {
+		case handlerErr != nil:
+			return fmt.Errorf("%s: handler: %w", name, handlerErr)
+		case err == nil || err == ErrWake || err == errStop:
+			idle()
+			if cancelled.Load() || ctx.Err() != nil {
+				return fmt.Errorf("%s: consume: %w", name, context.Cause(ctx))
+			}
+			if lc.Closed() {
+				return fmt.Errorf("%s: consume: %w", name, ErrClosed)
+			}
+		case errors.Is(err, ErrClosed) || lc.Closed():
+			return fmt.Errorf("%s: consume: %w", name, ErrClosed)
+		default:
+			return fmt.Errorf("%s: read: %w", name, err)
+		}
+	}
+}

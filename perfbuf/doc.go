@@ -1,0 +1,20 @@
+// Package perfbuf reads BPF perf event arrays (BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+// as a bpfstream Consumer.
+//
+// A perf event array has one buffer per CPU. The consumer creates and maps one
+// per online CPU and installs it in the map, so a BPF program writes with
+//
+//	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+//
+// Each CPU's records arrive in order; records of different CPUs interleave
+// arbitrarily. Record.CPU says which buffer a record came from.
+//
+// The kernel counts what it could not write into a full buffer and reports it
+// to the reader; those counts are Stats.Lost and Stats.LostPerCPU, and
+// Options.OnLost sees each report. A lost report arrives only after the next
+// successful write to the same CPU's buffer.
+//
+// Samples are padded by the kernel: Record.Sample carries 0-7 trailing bytes
+// after what the program wrote. Decode a fixed-size prefix (package event
+// does).
+package perfbuf

@@ -1,0 +1,80 @@
+package perfbuf
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/bpfstream/bpfstream/internal/core"
+)
+
+// DefaultPerCPUBytes is the per-CPU buffer size used when
+// Options.PerCPUBytes is zero.
+const DefaultPerCPUBytes = 32 << 10
+
+// Options configure a Consumer. The zero value is valid.
+type Options struct {
+	// PerCPUBytes is the size of each CPU's buffer. The kernel needs a
+	// power-of-two number of pages, so it is rounded up to one (plus one
+	// metadata page that is not counted here). Zero means
+	// DefaultPerCPUBytes.
+	PerCPUBytes int
+	// WakeupEvents wakes the consumer only once a CPU's buffer holds this
+	// many samples. Excludes WakeupBytes. Zero: wake on every sample.
+	WakeupEvents int
+	// WakeupBytes wakes the consumer only once a CPU's buffer holds this
+	// many bytes (the perf watermark). Must be below the rounded buffer
+	// size. Excludes WakeupEvents.
+	WakeupBytes int
+	// DrainInterval bounds how long records below a wake-up threshold wait:
+	// the consumer also drains on this timer. Zero means 100ms when a
+	// threshold is set, and no timer otherwise; negative is an error.
+	DrainInterval time.Duration
+	// OnLost, when set, is called on the consuming goroutine each time the
+	// kernel reports that cpu's buffer dropped n samples (as libbpf's
+	// lost_cb). The counts are also in Stats.
+	OnLost func(cpu int, n uint64)
+}
+
+// DefaultDrainInterval is the drain timer used when a wake-up threshold is set
+// and Options.DrainInterval is zero.
+const DefaultDrainInterval = 100 * time.Millisecond
+
+// maxPerCPUBytes caps buffer sizes well below what would overflow the
+// kernel's page counts; nobody needs 1 GiB per CPU.
+const maxPerCPUBytes = 1 << 30
+
+// withDefaults validates o and fills in defaults.
+func (o Options) withDefaults() (Options, error) {
+	if o.PerCPUBytes == 0 {
+		o.PerCPUBytes = DefaultPerCPUBytes
+	}
+	if o.PerCPUBytes < 0 || o.PerCPUBytes > maxPerCPUBytes {
+		return o, fmt.Errorf("perfbuf: PerCPUBytes %d out of range (1..%d): %w", o.PerCPUBytes, maxPerCPUBytes, core.ErrInvalidOptions)
+	}
+	if o.WakeupEvents < 0 || o.WakeupBytes < 0 || o.DrainInterval < 0 {
+		return o, fmt.Errorf("perfbuf: negative WakeupEvents, WakeupBytes or DrainInterval: %w", core.ErrInvalidOptions)
+	}
+	if o.WakeupEvents > 0 && o.WakeupBytes > 0 {
+		return o, fmt.Errorf("perfbuf: WakeupEvents and WakeupBytes are exclusive: %w", core.ErrInvalidOptions)
+	}
+	if size := RoundedSize(o.PerCPUBytes); o.WakeupBytes >= size {
+		return o, fmt.Errorf("perfbuf: WakeupBytes %d must be below the per-CPU buffer size %d: %w", o.WakeupBytes, size, core.ErrInvalidOptions)
+	}
+	if o.DrainInterval == 0 && (o.WakeupEvents > 1 || o.WakeupBytes > 0) {
+		o.DrainInterval = DefaultDrainInterval
+	}
+	return o, nil
+}
+
+// RoundedSize returns the per-CPU buffer size the kernel will use for a
+// requested size: a power-of-two number of pages.
+func RoundedSize(perCPUBytes int) int {
+	page := os.Getpagesize()
+	pages := (perCPUBytes + page - 1) / page
+	n := 1
+	for n < pages {
+		n <<= 1
+	}
+	return n * page
+}

@@ -1,0 +1,20 @@
+package ringbuf
+
+import (
+	"time"
+
+	"github.com/cilium/ebpf"
+)
+
+// Options configure a Consumer. The zero value is valid.
+type Options struct {
+	// DropCounter is the BPF program's count of samples it failed to
+	// reserve or output (see the package doc for the convention). When
+	// set, Stats.Lost is the sum of its slots and Stats.LostKnown is true.
+	// The consumer does not close it.
+	DropCounter *ebpf.Map
+	// DrainInterval, when positive, makes the consumer drain the ring at
+	// least this often even when the kernel sends no wake-up: needed for
+	// producers that submit with BPF_RB_NO_WAKEUP.
+	DrainInterval time.Duration
+}

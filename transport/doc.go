@@ -1,0 +1,22 @@
+// Package transport is bpfstream's front door: one Consumer interface over BPF
+// perf buffers (package perfbuf) and ring buffers (package ringbuf), the
+// record, handler and stats types they share, and the channel API.
+//
+// Two ways to read:
+//
+//   - Callback: Consumer.Consume(ctx, handler) hands each record to handler
+//     in arrival order. Record.Sample is borrowed (valid until the handler
+//     returns) and no allocation is made per record. This is the fast path.
+//   - Channel: Records (one record per send) and Batches (a slice per send)
+//     start a goroutine that consumes into a channel of records that own
+//     their bytes. The channel is closed when consumption ends; Err then
+//     tells why, like bufio.Scanner.Err. A slow reader slows the consumer
+//     down (and the kernel buffer fills, where losses are counted); the
+//     library never drops records in user space.
+//
+// Open picks the right implementation for a map by its type.
+//
+// Nothing is lost silently: every sample a producer emitted is either
+// delivered or counted in Stats.Lost (for ringbuf, when the program counts
+// its drops; see package ringbuf).
+package transport

@@ -34,6 +34,9 @@ type Options struct {
 	// kernel reports that cpu's buffer dropped n samples (as libbpf's
 	// lost_cb). The counts are also in Stats.
 	OnLost func(cpu int, n uint64)
+	// Reader selects the reader implementation; the zero value is the
+	// default.
+	Reader Reader
 }
 
 // DefaultDrainInterval is the drain timer used when a wake-up threshold is set
@@ -78,3 +81,13 @@ func RoundedSize(perCPUBytes int) int {
 	}
 	return n * page
 }
+
+// Reader selects the code that reads the buffers.
+type Reader int
+
+const (
+	// ReaderCilium reads through cilium/ebpf's perf.Reader, which copies
+	// each sample out of the buffer. It is the reference the other readers
+	// are tested against.
+	ReaderCilium Reader = iota
+)

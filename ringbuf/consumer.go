@@ -2,13 +2,9 @@ package ringbuf
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"time"
 
 	"github.com/cilium/ebpf"
-	cilium "github.com/cilium/ebpf/ringbuf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
 )
@@ -17,9 +13,18 @@ import (
 type Consumer struct {
 	lc       *core.Lifecycle
 	counters *core.Counters
-	rd       *cilium.Reader
 	drops    *dropCounter
-	src      source
+	rd       backend
+}
+
+// backend is a ring reader plugged into the shared consume loop.
+type backend interface {
+	core.Source
+	// size is the ring's data size in bytes.
+	size() int
+	// pending is the number of bytes waiting; only called while open.
+	pending() int
+	close() error
 }
 
 // New returns a Consumer for m, which must be a BPF_MAP_TYPE_RINGBUF. The
@@ -35,31 +40,36 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd, err := cilium.NewReader(m)
+	counters := core.NewCounters(0)
+	var rd backend
+	switch opts.Reader {
+	case ReaderCilium:
+		rd, err = newCiliumBackend(m, opts, counters)
+	default:
+		return nil, fmt.Errorf("ringbuf: unknown Reader %d: %w", opts.Reader, core.ErrInvalidOptions)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))
 	}
-	c := &Consumer{
+	return &Consumer{
 		lc:       core.NewLifecycle(),
-		counters: core.NewCounters(0),
+		counters: counters,
 		rd:       rd,
 		drops:    drops,
-	}
-	c.src = source{rd: rd, counters: c.counters, interval: opts.DrainInterval, needDeadline: true}
-	return c, nil
+	}, nil
 }
 
 // Consume implements transport.Consumer: it hands each record to h in commit
 // order, with CPU -1. Record.Sample is valid only until h returns.
 func (c *Consumer) Consume(ctx context.Context, h core.Handler) error {
-	return core.Loop(ctx, "ringbuf", c.lc, &c.src, c.counters, h)
+	return core.Loop(ctx, "ringbuf", c.lc, c.rd, c.counters, h)
 }
 
 // Stats implements transport.Consumer.
 func (c *Consumer) Stats() core.Stats {
 	s := c.counters.Snapshot()
-	s.BufferBytes = uint64(c.rd.BufferSize())
-	c.lc.Do(func() { s.PendingBytes = uint64(c.rd.AvailableBytes()) })
+	s.BufferBytes = uint64(c.rd.size())
+	c.lc.Do(func() { s.PendingBytes = uint64(c.rd.pending()) })
 	s.Lost, s.LostKnown = c.drops.sum()
 	return s
 }
@@ -76,51 +86,8 @@ func (c *Consumer) Close() error {
 	if !c.lc.Close() {
 		return nil
 	}
-	if err := c.rd.Close(); err != nil {
+	if err := c.rd.close(); err != nil {
 		return fmt.Errorf("ringbuf: close: %w", err)
 	}
 	return nil
 }
-
-// source adapts cilium/ebpf's reader to core.Loop.
-type source struct {
-	rd           *cilium.Reader
-	rec          cilium.Record
-	counters     *core.Counters
-	interval     time.Duration
-	needDeadline bool
-}
-
-func (s *source) Drain(emit func(core.Record) error) error {
-	if s.interval > 0 && s.needDeadline {
-		// The reader is not blocked (we are its only caller), so
-		// SetDeadline does not wait for its lock.
-		s.rd.SetDeadline(time.Now().Add(s.interval))
-		s.needDeadline = false
-	}
-	for first := true; ; first = false {
-		if err := s.rd.ReadInto(&s.rec); err != nil {
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				s.needDeadline = true
-				return core.ErrWake
-			case errors.Is(err, cilium.ErrFlushed):
-				return core.ErrWake
-			case errors.Is(err, os.ErrClosed):
-				return core.ErrClosed
-			}
-			return err
-		}
-		if err := emit(core.Record{Sample: s.rec.RawSample, CPU: core.NoCPU}); err != nil {
-			return err
-		}
-		if first {
-			s.counters.Wakeups.Add(1)
-		}
-		if s.rec.Remaining == 0 {
-			return nil
-		}
-	}
-}
-
-func (s *source) Interrupt() { _ = s.rd.Flush() }

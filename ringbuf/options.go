@@ -17,4 +17,18 @@ type Options struct {
 	// least this often even when the kernel sends no wake-up: needed for
 	// producers that submit with BPF_RB_NO_WAKEUP.
 	DrainInterval time.Duration
+	// Reader selects the reader implementation; the zero value is the
+	// default.
+	Reader Reader
 }
+
+// Reader selects the code that reads the ring.
+type Reader int
+
+const (
+	// ReaderCilium reads through cilium/ebpf's ringbuf.Reader, which copies
+	// each sample out of the ring and publishes the consumer position after
+	// every record. It is the reference the other readers are tested
+	// against.
+	ReaderCilium Reader = iota
+)

@@ -1,0 +1,226 @@
+// Package bench measures consumer paths side by side on the in-kernel test
+// producer: a hand-written cilium/ebpf ReadInto loop (the baseline) and
+// bpfstream's callback, channel and batched channel paths. Go benchmarks and
+// the examples/bench command share it, so they measure the same thing.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstream/bpfstream/internal/producer"
+)
+
+// Path names one way of reading the producer's samples.
+type Path string
+
+// The paths every transport offers.
+const (
+	Raw          Path = "raw"
+	Callback     Path = "callback"
+	Channel      Path = "channel"
+	ChannelBatch Path = "channel-batch"
+)
+
+// Paths lists the paths in the order reports show them.
+var Paths = []Path{Raw, Callback, Channel, ChannelBatch}
+
+// Config describes one measurement.
+type Config struct {
+	Producer producer.Config
+	// Events is how many samples the producer emits.
+	Events int
+	// Buffer is the ring size (ringbuf; overrides Producer.RingSize) or the
+	// per-CPU buffer size (perfbuf) in bytes. Zero: 256 KiB.
+	Buffer int
+	// ProducerCPU and ConsumerCPU pin the two sides.
+	ProducerCPU, ConsumerCPU int
+	// Prefill produces every sample before the consumer starts and sizes the
+	// buffer to hold them all, so only the consumer's cost is timed.
+	Prefill bool
+}
+
+// Result is the outcome of one measurement.
+type Result struct {
+	Delivered uint64
+	Lost      uint64
+	Elapsed   time.Duration
+	Mallocs   uint64 // heap allocations made during the run, all goroutines
+}
+
+// EventsPerSec is the delivered records per second.
+func (r Result) EventsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Delivered) / r.Elapsed.Seconds()
+}
+
+// AllocsPerRecord is Mallocs divided by the records delivered.
+func (r Result) AllocsPerRecord() float64 {
+	if r.Delivered == 0 {
+		return 0
+	}
+	return float64(r.Mallocs) / float64(r.Delivered)
+}
+
+// reader is one path's consumer, opened on a loaded producer.
+type reader interface {
+	// run reads until the goal is met: goal.done() reports true.
+	run(ctx context.Context, g *goal) error
+	close() error
+}
+
+// goal tracks progress: the consumer counts delivered records; the producer
+// side publishes how many to expect once it has finished.
+type goal struct {
+	delivered atomic.Uint64
+	expected  atomic.Uint64 // max until known
+}
+
+func (g *goal) add() bool {
+	return g.delivered.Add(1) >= g.expected.Load()
+}
+
+func (g *goal) done() bool { return g.delivered.Load() >= g.expected.Load() }
+
+var errGoal = errors.New("bench: goal reached")
+
+// Measure runs one measurement of path.
+func Measure(cfg Config, path Path) (Result, error) {
+	if cfg.Buffer == 0 {
+		cfg.Buffer = 256 << 10
+	}
+	if cfg.Prefill {
+		cfg.Buffer = prefillSize(cfg)
+	}
+	pcfg := cfg.Producer
+	if pcfg.Kind.Ringbuf() {
+		pcfg.RingSize = cfg.Buffer
+	}
+	p, err := producer.Load(pcfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer p.Close()
+
+	rd, err := open(path, p, cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	defer rd.close()
+
+	var g goal
+	g.expected.Store(^uint64(0))
+	produce := func() error {
+		if err := p.Run(cfg.ProducerCPU, cfg.Events); err != nil {
+			return err
+		}
+		attempted, err := p.Attempted()
+		if err != nil {
+			return err
+		}
+		dropped, err := p.Dropped()
+		if err != nil {
+			return err
+		}
+		g.expected.Store(attempted - dropped)
+		return nil
+	}
+	if cfg.Prefill {
+		if err := produce(); err != nil {
+			return Result{}, err
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+
+	prodErr := make(chan error, 1)
+	if !cfg.Prefill {
+		go func() { prodErr <- produce() }()
+	} else {
+		prodErr <- nil
+	}
+	// Once the producer is done, wake a consumer that waits with nothing
+	// left to read.
+	stopWatch := make(chan struct{})
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			if g.done() {
+				cancel()
+				return
+			}
+		}
+	}()
+
+	runErr := pinned(cfg.ConsumerCPU, func() error { return rd.run(ctx, &g) })
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	close(stopWatch)
+	<-watchDone
+	if err := <-prodErr; err != nil {
+		return Result{}, err
+	}
+	if !g.done() {
+		return Result{}, fmt.Errorf("bench: %s: %d of %d records: %w", path, g.delivered.Load(), g.expected.Load(), runErr)
+	}
+	dropped, err := p.Dropped()
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{
+		Delivered: g.delivered.Load(),
+		Lost:      dropped,
+		Elapsed:   elapsed,
+		Mallocs:   after.Mallocs - before.Mallocs,
+	}, nil
+}
+
+// prefillSize returns a power-of-two buffer that holds every sample.
+func prefillSize(cfg Config) int {
+	per := cfg.Producer.SampleSize
+	if per == 0 {
+		per = producer.HeaderSize
+	}
+	need := (per + 16) * (cfg.Events + cfg.Events/8 + 1024) // headers, retried runs
+	size := 4096
+	for size < need {
+		size <<= 1
+	}
+	return size
+}
+
+// pinned runs f on a thread pinned to cpu.
+func pinned(cpu int, f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// The thread is not unlocked: the runtime discards it with its
+		// changed affinity when the goroutine exits.
+		var set unix.CPUSet
+		set.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			errc <- fmt.Errorf("bench: pin consumer to CPU %d: %w", cpu, err)
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
+}

@@ -1,0 +1,5 @@
+package bench_test
+
+import "runtime"
+
+func numCPU() int { return runtime.NumCPU() }

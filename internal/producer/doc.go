@@ -1,0 +1,17 @@
+// Package producer is an in-kernel test producer: BPF socket-filter programs
+// run with BPF_PROG_TEST_RUN and a repeat count, so that the kernel itself
+// emits N samples of a chosen size into a BPF ring buffer or a perf event
+// array. It makes exact-count, loss, order and speed tests deterministic
+// without depending on real tracepoint traffic.
+//
+// Every sample starts with a 24-byte header (see [Header] and [ParseHeader]):
+// a globally unique sequence number, the bpf_ktime_get_ns timestamp, the CPU
+// the sample was produced on, and the sample size. The payload after the
+// header has unspecified contents.
+//
+// The kernel retries an interrupted test run from the start, so a run of n
+// may emit more than n samples: count with [Producer.Attempted], not n.
+//
+// The package needs Linux on a little-endian architecture (the BPF object is
+// compiled for bpfel only).
+package producer

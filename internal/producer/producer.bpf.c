@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+//go:build ignore
+
+/*
+ * In-kernel test producer for bpfstream.
+ *
+ * Socket-filter programs meant to be run with BPF_PROG_TEST_RUN and a repeat
+ * count: every invocation emits one sample of sample_size bytes into a ring
+ * buffer or a perf event array. A sample starts with struct sample_hdr; the
+ * payload after it has unspecified contents.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define HDR_SIZE 24
+#define MAX_SAMPLE 4096
+
+struct sample_hdr {
+	__u64 seq;
+	__u64 ktime_ns;
+	__u32 cpu;
+	__u32 size;
+};
+
+/* Set by the loader before load; frozen, so the verifier sees constants. */
+const volatile __u32 sample_size = HDR_SIZE;
+const volatile __u64 wakeup_flags = 0;
+const volatile __u64 wakeup_bytes = 0;
+
+/* Samples attempted by all programs and CPUs (delivered + dropped). */
+__u64 seq_counter = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} pb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Referencing sample_hdr from a map value also puts it in BTF for bpf2go. */
+struct scratch_buf {
+	struct sample_hdr hdr;
+	__u8 payload[MAX_SAMPLE - HDR_SIZE];
+};
+
+_Static_assert(sizeof(struct sample_hdr) == HDR_SIZE, "sample_hdr size");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_buf);
+} scratch SEC(".maps");
+
+static __always_inline __u32 size_of_sample(void)
+{
+	__u32 sz = sample_size;
+
+	if (sz < HDR_SIZE)
+		sz = HDR_SIZE;
+	if (sz > MAX_SAMPLE)
+		sz = MAX_SAMPLE;
+	return sz;
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&drops, &zero);
+
+	if (n)
+		*n += 1; /* per-CPU slot, and test runs disable migration */
+}
+
+static __always_inline __u64 ringbuf_flags(void)
+{
+	if (wakeup_bytes != 0)
+		return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+			       BPF_RB_FORCE_WAKEUP :
+			       BPF_RB_NO_WAKEUP;
+	return wakeup_flags;
+}
+
+static __always_inline void fill_hdr(struct sample_hdr *h, __u32 sz)
+{
+	h->seq = __sync_fetch_and_add(&seq_counter, 1);
+	h->ktime_ns = bpf_ktime_get_ns();
+	h->cpu = bpf_get_smp_processor_id();
+	h->size = sz;
+}
+
+static __always_inline struct scratch_buf *scratch_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+SEC("socket")
+int emit_ringbuf_output(struct __sk_buff *skb)
+{
+	__u32 sz = size_of_sample();
+	struct scratch_buf *buf = scratch_slot();
+
+	if (!buf) {
+		__sync_fetch_and_add(&seq_counter, 1);
+		count_drop();
+		return 0;
+	}
+	fill_hdr(&buf->hdr, sz);
+	if (bpf_ringbuf_output(&rb, buf, sz, ringbuf_flags()) < 0)
+		count_drop();
+	return 0;
+}
+
+SEC("socket")
+int emit_ringbuf_reserve(struct __sk_buff *skb)
+{
+	__u32 sz = size_of_sample();
+	struct sample_hdr *h;
+
+	h = bpf_ringbuf_reserve(&rb, sz, 0);
+	if (!h) {
+		__sync_fetch_and_add(&seq_counter, 1);
+		count_drop();
+		return 0;
+	}
+	fill_hdr(h, sz);
+	bpf_ringbuf_submit(h, ringbuf_flags());
+	return 0;
+}
+
+SEC("socket")
+int emit_perf(struct __sk_buff *skb)
+{
+	__u32 sz = size_of_sample();
+	struct scratch_buf *buf = scratch_slot();
+
+	if (!buf) {
+		__sync_fetch_and_add(&seq_counter, 1);
+		count_drop();
+		return 0;
+	}
+	fill_hdr(&buf->hdr, sz);
+	/*
+	 * For skb programs the upper 32 bits of flags ask the helper to append
+	 * that many bytes of the packet, so BPF_F_CURRENT_CPU must be passed as
+	 * the 32-bit value 0xffffffff, not as a sign-extended 64-bit -1.
+	 */
+	if (bpf_perf_event_output(skb, &pb, 0xffffffffULL, buf, sz) < 0)
+		count_drop();
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,85 @@
+package perfbuf
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/perf"
+
+	"github.com/bpfstream/bpfstream/internal/core"
+)
+
+// ciliumBackend reads through cilium/ebpf's perf.Reader: the reference
+// implementation, which copies each sample out of the buffer.
+type ciliumBackend struct {
+	rd           *perf.Reader
+	rec          perf.Record
+	counters     *core.Counters
+	interval     time.Duration
+	needDeadline bool
+	onLost       func(cpu int, n uint64)
+	nBytes       int
+}
+
+func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
+	rd, err := perf.NewReaderWithOptions(m, opts.PerCPUBytes, perf.ReaderOptions{
+		WakeupEvents: opts.WakeupEvents,
+		Watermark:    opts.WakeupBytes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ciliumBackend{
+		rd:           rd,
+		counters:     counters,
+		interval:     opts.DrainInterval,
+		needDeadline: true,
+		onLost:       opts.OnLost,
+		nBytes:       rd.BufferSize() * onlineCPUs(int(m.MaxEntries())),
+	}, nil
+}
+
+func (b *ciliumBackend) Drain(emit func(core.Record) error) error {
+	if b.interval > 0 && b.needDeadline {
+		// We are the reader's only caller, so it is not blocked and
+		// SetDeadline does not wait for its lock.
+		b.rd.SetDeadline(time.Now().Add(b.interval))
+		b.needDeadline = false
+	}
+	for first := true; ; first = false {
+		if err := b.rd.ReadInto(&b.rec); err != nil {
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				b.needDeadline = true
+				return core.ErrWake
+			case errors.Is(err, perf.ErrFlushed):
+				return core.ErrWake
+			case errors.Is(err, os.ErrClosed):
+				return core.ErrClosed
+			}
+			return err
+		}
+		if first {
+			b.counters.Wakeups.Add(1)
+		}
+		if b.rec.LostSamples > 0 {
+			b.counters.AddLost(b.rec.CPU, b.rec.LostSamples)
+			if b.onLost != nil {
+				b.onLost(b.rec.CPU, b.rec.LostSamples)
+			}
+		} else if err := emit(core.Record{Sample: b.rec.RawSample, CPU: b.rec.CPU}); err != nil {
+			return err
+		}
+		if b.rec.Remaining == 0 {
+			return nil
+		}
+	}
+}
+
+func (b *ciliumBackend) Interrupt() { _ = b.rd.Flush() }
+
+func (b *ciliumBackend) bufferBytes() int { return b.nBytes }
+
+func (b *ciliumBackend) close() error { return b.rd.Close() }

@@ -1,10 +1,6 @@
 package perfbuf
 
 import (
-	"errors"
-	"os"
-	"time"
-
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
 
@@ -14,13 +10,12 @@ import (
 // ciliumBackend reads through cilium/ebpf's perf.Reader: the reference
 // implementation, which copies each sample out of the buffer.
 type ciliumBackend struct {
-	rd           *perf.Reader
-	rec          perf.Record
-	counters     *core.Counters
-	interval     time.Duration
-	needDeadline bool
-	onLost       func(cpu int, n uint64)
-	nBytes       int
+	rd       *perf.Reader
+	rec      perf.Record
+	counters *core.Counters
+	timer    core.DrainTimer
+	onLost   func(cpu int, n uint64)
+	nBytes   int
 }
 
 func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
@@ -32,34 +27,21 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 		return nil, err
 	}
 	return &ciliumBackend{
-		rd:           rd,
-		counters:     counters,
-		interval:     opts.DrainInterval,
-		needDeadline: true,
-		onLost:       opts.OnLost,
-		nBytes:       rd.BufferSize() * onlineCPUs(int(m.MaxEntries())),
+		rd:       rd,
+		counters: counters,
+		timer:    core.DrainTimer{Interval: opts.DrainInterval},
+		onLost:   opts.OnLost,
+		nBytes:   rd.BufferSize() * onlineCPUs(int(m.MaxEntries())),
 	}, nil
 }
 
 func (b *ciliumBackend) Drain(emit func(core.Record) error) error {
-	if b.interval > 0 && b.needDeadline {
-		// We are the reader's only caller, so it is not blocked and
-		// SetDeadline does not wait for its lock.
-		b.rd.SetDeadline(time.Now().Add(b.interval))
-		b.needDeadline = false
-	}
+	// We are the reader's only caller, so it is idle and SetDeadline
+	// does not wait for its lock.
+	b.timer.Arm(b.rd.SetDeadline)
 	for first := true; ; first = false {
 		if err := b.rd.ReadInto(&b.rec); err != nil {
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				b.needDeadline = true
-				return core.ErrWake
-			case errors.Is(err, perf.ErrFlushed):
-				return core.ErrWake
-			case errors.Is(err, os.ErrClosed):
-				return core.ErrClosed
-			}
-			return err
+			return b.timer.ReadError(err, perf.ErrFlushed)
 		}
 		if first {
 			b.counters.Wakeups.Add(1)

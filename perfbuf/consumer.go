@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/reorder"
 )
 
 // Consumer reads one perf event array. It implements transport.Consumer.
@@ -14,6 +15,7 @@ type Consumer struct {
 	lc       *core.Lifecycle
 	counters *core.Counters
 	rd       backend
+	stage    *reorder.Stage // nil without Options.Reorder
 }
 
 // backend is a perf buffer reader plugged into the shared consume loop.
@@ -38,6 +40,8 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	counters := core.NewCounters(int(m.MaxEntries()))
 	var rd backend
 	switch opts.Reader {
+	case ReaderNative:
+		rd, err = newNativeBackend(m, opts, counters)
 	case ReaderCilium:
 		rd, err = newCiliumBackend(m, opts, counters)
 	default:
@@ -46,14 +50,26 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("perfbuf: open reader: %w", core.WrapPermission(err, core.CapPerfmon))
 	}
-	return &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd}, nil
+	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd}
+	if opts.Reorder != nil {
+		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, onlineCPUs(int(m.MaxEntries())))
+	}
+	return c, nil
 }
 
 // Consume implements transport.Consumer. Record.CPU is the CPU whose buffer
 // held the sample; Record.Sample is valid only until h returns.
+//
+// With Options.Reorder, records pass through the re-ordering stage first and
+// own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h core.Handler) error {
+	if c.stage != nil && h != nil {
+		ctx, h = c.stage.Wrap(ctx, h, recordCPU, &c.counters.Late)
+	}
 	return core.Loop(ctx, "perfbuf", c.lc, c.rd, c.counters, h)
 }
+
+func recordCPU(r core.Record) int { return r.CPU }
 
 // Stats implements transport.Consumer. Lost and LostPerCPU are the kernel's
 // counts, so LostKnown is always true.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/reorder"
 )
 
 // DefaultPerCPUBytes is the per-CPU buffer size used when
@@ -34,10 +35,23 @@ type Options struct {
 	// kernel reports that cpu's buffer dropped n samples (as libbpf's
 	// lost_cb). The counts are also in Stats.
 	OnLost func(cpu int, n uint64)
+	// Reorder, when set, merges the per-CPU streams into timestamp order
+	// (see Reorder). Records then own their bytes.
+	Reorder *Reorder
 	// Reader selects the reader implementation; the zero value is the
 	// default.
 	Reader Reader
 }
+
+// Reorder configures the optional re-ordering stage. Each CPU's records are
+// already in order; the stage merges them by the timestamp that Timestamp
+// reads from each sample, holding a record until it is provably the oldest or
+// has waited Window. The stage adds at most about Window of latency (the
+// trade-off: a larger window orders more records correctly when CPUs are read
+// in bursts). Records that arrive after a newer one has left cannot be placed:
+// they are delivered at once and counted in Stats.Late. Records held when
+// Consume returns stay held for the next Consume.
+type Reorder = reorder.Options
 
 // DefaultDrainInterval is the drain timer used when a wake-up threshold is set
 // and Options.DrainInterval is zero.
@@ -67,6 +81,14 @@ func (o Options) withDefaults() (Options, error) {
 	if o.DrainInterval == 0 && (o.WakeupEvents > 1 || o.WakeupBytes > 0) {
 		o.DrainInterval = DefaultDrainInterval
 	}
+	if o.Reorder != nil {
+		if err := o.Reorder.Validate("perfbuf"); err != nil {
+			return o, err
+		}
+		if d := o.Reorder.DrainInterval(); d > 0 && (o.DrainInterval == 0 || d < o.DrainInterval) {
+			o.DrainInterval = d
+		}
+	}
 	return o, nil
 }
 
@@ -86,8 +108,13 @@ func RoundedSize(perCPUBytes int) int {
 type Reader int
 
 const (
+	// ReaderNative (the default) reads the buffers in place through
+	// bpfstream's own mmap reader: a sample is copied only when it wraps
+	// around the end of its buffer, and each buffer's tail is published once
+	// per slice of records.
+	ReaderNative Reader = iota
 	// ReaderCilium reads through cilium/ebpf's perf.Reader, which copies
 	// each sample out of the buffer. It is the reference the other readers
 	// are tested against.
-	ReaderCilium Reader = iota
+	ReaderCilium
 )

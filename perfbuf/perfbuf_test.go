@@ -145,20 +145,5 @@ func TestNoAllocationsPerRecord(t *testing.T) {
 	c := newConsumer(t, p, perfbuf.Options{PerCPUBytes: 16 << 20})
 	require.NoError(t, p.Run(0, 100_000))
 	attempted := streamtest.Attempted(t, p)
-	var got uint64
-	handler := func(transport.Record) error {
-		if got++; got == attempted {
-			return streamtest.ErrDone
-		}
-		return nil
-	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	err := c.Consume(context.Background(), handler)
-	runtime.ReadMemStats(&after)
-	require.ErrorIs(t, err, streamtest.ErrDone)
-	allocs := after.Mallocs - before.Mallocs
-	t.Logf("%d allocations for %d records", allocs, attempted)
-	require.Less(t, allocs, uint64(100))
+	require.Less(t, streamtest.ConsumeAllocs(t, c, attempted), uint64(100), "the callback path must not allocate per record")
 }

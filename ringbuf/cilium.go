@@ -1,10 +1,6 @@
 package ringbuf
 
 import (
-	"errors"
-	"os"
-	"time"
-
 	"github.com/cilium/ebpf"
 	cilium "github.com/cilium/ebpf/ringbuf"
 
@@ -14,11 +10,10 @@ import (
 // ciliumBackend reads through cilium/ebpf's ringbuf.Reader: the reference
 // implementation, which copies each sample out of the ring.
 type ciliumBackend struct {
-	rd           *cilium.Reader
-	rec          cilium.Record
-	counters     *core.Counters
-	interval     time.Duration
-	needDeadline bool
+	rd       *cilium.Reader
+	rec      cilium.Record
+	counters *core.Counters
+	timer    core.DrainTimer
 }
 
 func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
@@ -26,28 +21,16 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 	if err != nil {
 		return nil, err
 	}
-	return &ciliumBackend{rd: rd, counters: counters, interval: opts.DrainInterval, needDeadline: true}, nil
+	return &ciliumBackend{rd: rd, counters: counters, timer: core.DrainTimer{Interval: opts.DrainInterval}}, nil
 }
 
 func (b *ciliumBackend) Drain(emit func(core.Record) error) error {
-	if b.interval > 0 && b.needDeadline {
-		// The reader is not blocked (we are its only caller), so
-		// SetDeadline does not wait for its lock.
-		b.rd.SetDeadline(time.Now().Add(b.interval))
-		b.needDeadline = false
-	}
+	// We are the reader's only caller, so it is idle and SetDeadline
+	// does not wait for its lock.
+	b.timer.Arm(b.rd.SetDeadline)
 	for first := true; ; first = false {
 		if err := b.rd.ReadInto(&b.rec); err != nil {
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				b.needDeadline = true
-				return core.ErrWake
-			case errors.Is(err, cilium.ErrFlushed):
-				return core.ErrWake
-			case errors.Is(err, os.ErrClosed):
-				return core.ErrClosed
-			}
-			return err
+			return b.timer.ReadError(err, cilium.ErrFlushed)
 		}
 		if first {
 			b.counters.Wakeups.Add(1)

@@ -169,22 +169,5 @@ func TestNoAllocationsPerRecord(t *testing.T) {
 	const n = 100_000
 	require.NoError(t, p.Run(0, n))
 	attempted := streamtest.Attempted(t, p)
-
-	var got uint64
-	handler := func(r transport.Record) error {
-		got++
-		if got == attempted {
-			return streamtest.ErrDone
-		}
-		return nil
-	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	err := c.Consume(context.Background(), handler)
-	runtime.ReadMemStats(&after)
-	require.ErrorIs(t, err, streamtest.ErrDone)
-	allocs := after.Mallocs - before.Mallocs
-	t.Logf("%d allocations for %d records", allocs, attempted)
-	require.Less(t, allocs, uint64(100), "the callback path must not allocate per record")
+	require.Less(t, streamtest.ConsumeAllocs(t, c, attempted), uint64(100), "the callback path must not allocate per record")
 }

@@ -68,13 +68,13 @@ func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Recor
 	opts = opts.withDefaults(1024)
 	ch := make(chan Record, opts.Buffer)
 	s := &Stream[Record]{C: ch, done: make(chan struct{})}
-	a := arena{chunk: opts.ChunkBytes}
+	a := core.Arena{Chunk: opts.ChunkBytes}
 	done := c.Done()
 	go func() {
 		defer close(s.done)
 		defer close(ch)
 		s.err = c.Consume(ctx, func(r Record) error {
-			r.Sample = a.copy(r.Sample)
+			r.Sample = a.Copy(r.Sample)
 			select {
 			case ch <- r:
 				return nil
@@ -99,15 +99,15 @@ func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[[]Rec
 		ch:    ch,
 		done:  c.Done(),
 		size:  opts.BatchSize,
-		arena: arena{chunk: opts.ChunkBytes},
-		slab:  recordSlab{chunk: 16 * opts.BatchSize},
+		arena: core.Arena{Chunk: opts.ChunkBytes},
+		slab:  core.RecordSlab{Chunk: 16 * opts.BatchSize},
 	}
 	go func() {
 		defer close(s.done)
 		defer close(ch)
 		// The idle hook runs on the consuming goroutine, between
 		// handler calls, so the batcher needs no lock.
-		b.ctx = core.WithIdleFunc(ctx, func() { _ = b.flush() })
+		b.ctx = core.WithIdleFunc(ctx, b.flush)
 		s.err = c.Consume(b.ctx, b.add)
 		// Hand over what was gathered before the end, unless the
 		// receiver is gone.
@@ -123,16 +123,16 @@ type batcher struct {
 	done    <-chan struct{}
 	size    int
 	cur     []Record
-	arena   arena
-	slab    recordSlab
+	arena   core.Arena
+	slab    core.RecordSlab
 	sendErr error
 }
 
 func (b *batcher) add(r Record) error {
 	if b.cur == nil {
-		b.cur = b.slab.take(b.size)
+		b.cur = b.slab.Take(b.size)
 	}
-	r.Sample = b.arena.copy(r.Sample)
+	r.Sample = b.arena.Copy(r.Sample)
 	b.cur = append(b.cur, r)
 	if len(b.cur) >= b.size {
 		return b.flush()

@@ -77,7 +77,9 @@ func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counte
 		case handlerErr != nil:
 			return fmt.Errorf("%s: handler: %w", name, handlerErr)
 		case err == nil || err == ErrWake || err == errStop:
-			idle()
+			if err := idle(); err != nil && !cancelled.Load() {
+				return fmt.Errorf("%s: handler: %w", name, err)
+			}
 			if cancelled.Load() || ctx.Err() != nil {
 				return fmt.Errorf("%s: consume: %w", name, context.Cause(ctx))
 			}

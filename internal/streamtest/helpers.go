@@ -3,6 +3,7 @@ package streamtest
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -61,4 +62,30 @@ func Attempted(tb testing.TB, p *producer.Producer) uint64 {
 		tb.Fatalf("read attempted count: %v", err)
 	}
 	return n
+}
+
+// ConsumeAllocs consumes want records (already produced) with a handler that
+// only counts, and returns the heap allocations the whole Consume call made.
+// A callback path without per-record allocations makes a small constant
+// number, whatever want is.
+func ConsumeAllocs(tb testing.TB, c core.Consumer, want uint64) uint64 {
+	tb.Helper()
+	var got uint64
+	handler := func(core.Record) error {
+		if got++; got == want {
+			return ErrDone
+		}
+		return nil
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err := c.Consume(context.Background(), handler)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrDone) {
+		tb.Fatalf("consumed %d of %d records: %v", got, want, err)
+	}
+	allocs := after.Mallocs - before.Mallocs
+	tb.Logf("%d allocations for %d records", allocs, want)
+	return allocs
 }

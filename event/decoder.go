@@ -1,0 +1,132 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync/atomic"
+	"unsafe"
+)
+
+// ErrShortSample matches (errors.Is) every *ShortSampleError.
+var ErrShortSample = errors.New("event: short sample")
+
+// ShortSampleError is returned for a sample shorter than the decoded type.
+type ShortSampleError struct {
+	// Got is the length of the sample, Want the size of the type.
+	Got, Want int
+}
+
+// Error says both sizes.
+func (e *ShortSampleError) Error() string {
+	return fmt.Sprintf("event: short sample: %d bytes, want at least %d", e.Got, e.Want)
+}
+
+// Is reports whether target is ErrShortSample.
+func (e *ShortSampleError) Is(target error) bool { return target == ErrShortSample }
+
+// ErrUnsupportedType is returned (wrapped, naming the offending field) by
+// NewDecoder for a type without a fixed, platform-independent layout.
+var ErrUnsupportedType = errors.New("event: type has no fixed layout")
+
+// ErrNilDestination is returned by DecodeInto for a nil destination.
+var ErrNilDestination = errors.New("event: nil destination")
+
+// Decoder decodes samples into T. Build it once per type with NewDecoder; it
+// is safe for concurrent use.
+type Decoder[T any] struct {
+	size  int
+	bools []uintptr // offsets of bool fields, normalised to 0/1
+	errs  atomic.Uint64
+}
+
+// NewDecoder returns a Decoder for T. T must be a fixed-size type made of
+// sized integers (int8..int64, uint8..uint64), floats, complex numbers,
+// bools, and arrays and structs of them; anything else (pointers, slices,
+// strings, maps, channels, functions, interfaces, int, uint, uintptr) or a
+// zero-size T is an error matching ErrUnsupportedType.
+func NewDecoder[T any]() (*Decoder[T], error) {
+	var zero T
+	t := reflect.TypeOf(&zero).Elem()
+	d := &Decoder[T]{size: int(t.Size())}
+	if err := walk(t, t.String(), 0, &d.bools); err != nil {
+		return nil, err
+	}
+	if d.size == 0 {
+		return nil, fmt.Errorf("event: %s has size 0: %w", t, ErrUnsupportedType)
+	}
+	return d, nil
+}
+
+// walk checks that t has a fixed layout and records the offsets of its bools.
+func walk(t reflect.Type, path string, off uintptr, bools *[]uintptr) error {
+	switch t.Kind() {
+	case reflect.Bool:
+		*bools = append(*bools, off)
+		return nil
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return nil
+	case reflect.Array:
+		n := len(*bools)
+		if err := walk(t.Elem(), path+"[]", off, bools); err != nil {
+			return err
+		}
+		if len(*bools) > n { // element holds bools: repeat for each element
+			elem := append([]uintptr(nil), (*bools)[n:]...)
+			for i := 1; i < t.Len(); i++ {
+				for _, o := range elem {
+					*bools = append(*bools, o+uintptr(i)*t.Elem().Size())
+				}
+			}
+		}
+		return nil
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if err := walk(f.Type, path+"."+f.Name, off+f.Offset, bools); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("event: %s has kind %s: %w", path, t.Kind(), ErrUnsupportedType)
+}
+
+// Size returns the number of bytes a sample must have: unsafe.Sizeof(T).
+func (d *Decoder[T]) Size() int { return d.size }
+
+// Errors returns how many samples this Decoder failed to decode, through any
+// of its methods or adapters.
+func (d *Decoder[T]) Errors() uint64 { return d.errs.Load() }
+
+// DecodeInto copies the first Size() bytes of b into *dst without allocating.
+// A shorter b is a *ShortSampleError and leaves *dst unchanged; bytes beyond
+// Size() are ignored.
+func (d *Decoder[T]) DecodeInto(dst *T, b []byte) error {
+	if dst == nil {
+		d.errs.Add(1)
+		return ErrNilDestination
+	}
+	if len(b) < d.size {
+		d.errs.Add(1)
+		return &ShortSampleError{Got: len(b), Want: d.size}
+	}
+	p := unsafe.Pointer(dst)
+	copy(unsafe.Slice((*byte)(p), d.size), b[:d.size])
+	for _, off := range d.bools {
+		bp := (*byte)(unsafe.Add(p, off))
+		if *bp > 1 {
+			*bp = 1 // a Go bool must hold 0 or 1; C treats any non-zero as true
+		}
+	}
+	return nil
+}
+
+// Decode returns the T held in the first Size() bytes of b. See DecodeInto.
+func (d *Decoder[T]) Decode(b []byte) (T, error) {
+	var v T
+	err := d.DecodeInto(&v, b)
+	return v, err
+}

@@ -1,0 +1,18 @@
+// Package event decodes raw BPF samples into fixed-layout Go structs.
+//
+// A Decoder[T] copies the first unsafe.Sizeof(T) bytes of a sample into a T,
+// in host byte order: T's Go memory layout must equal the C layout of the
+// struct the BPF program emits, which holds for structs of sized integers,
+// floats, bools and arrays of them with the same field order (both follow the
+// platform's natural alignment). Types whose size is not fixed (pointers,
+// slices, strings, maps, int, uint, uintptr, ...) are rejected when the
+// Decoder is built, never at decode time.
+//
+// A sample shorter than T is an error (*ShortSampleError, matching
+// ErrShortSample); trailing bytes are ignored, because perf samples are padded
+// to 8 bytes.
+//
+// Handler adapts a typed function to a transport.Handler for the callback
+// path; NewStream turns a Consumer into a channel of decoded events. Exec
+// mirrors the event of bpfstream's reference exec programs (package bpf).
+package event

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // ErrShortSample matches (errors.Is) every *ShortSampleError.
@@ -129,4 +131,14 @@ func (d *Decoder[T]) Decode(b []byte) (T, error) {
 	var v T
 	err := d.DecodeInto(&v, b)
 	return v, err
+}
+
+// Stats returns c.Stats() with this Decoder's decode failures added to
+// DecodeErrors, so one snapshot shows kernel losses (Lost) and records that
+// arrived but could not be decoded, apart. Use one Decoder per consumer for
+// exact per-consumer counts.
+func (d *Decoder[T]) Stats(c transport.Consumer) transport.Stats {
+	s := c.Stats()
+	s.DecodeErrors += d.Errors()
+	return s
 }

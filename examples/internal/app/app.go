@@ -98,8 +98,7 @@ func Run(name string, p bpf.Program, transportFlag bool, args []string, stdout, 
 	}, nil)
 	err = c.Consume(ctx, h)
 
-	s := c.Stats()
-	s.DecodeErrors = dec.Errors()
+	s := dec.Stats(c)
 	label := name
 	if label != e.Program().String() {
 		label += " (" + e.Program().String() + ")"

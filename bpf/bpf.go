@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/tracefs"
+	"github.com/bpfstream/bpfstream/internal/wakeup"
 	"github.com/bpfstream/bpfstream/perfbuf"
 	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"
@@ -72,43 +72,22 @@ func ParseProgram(s string) (Program, error) {
 // Wakeup is the wake-up policy of the ringbuf programs: which flags they pass
 // to bpf_ringbuf_output / bpf_ringbuf_submit. It is set in read-only data at
 // load time.
-type Wakeup int
+type Wakeup = wakeup.Policy
 
+// Wake-up policies.
 const (
 	// WakeupAdaptive passes no flag: the kernel wakes the reader when it
 	// has caught up with the producer (the default).
-	WakeupAdaptive Wakeup = iota
-	// WakeupNever passes BPF_RB_NO_WAKEUP: the reader is never woken and
-	// finds records only on its drain timer.
-	WakeupNever
+	WakeupAdaptive = wakeup.Adaptive
+	// WakeupNever passes BPF_RB_NO_WAKEUP: the consumer drains on a timer.
+	WakeupNever = wakeup.Never
 	// WakeupAlways passes BPF_RB_FORCE_WAKEUP: every record wakes the
-	// reader.
-	WakeupAlways
+	// consumer.
+	WakeupAlways = wakeup.Always
 	// WakeupBytes forces a wake-up once at least Options.WakeupBytes bytes
-	// wait in the ring (bpf_ringbuf_query(BPF_RB_AVAIL_DATA)), and passes
-	// BPF_RB_NO_WAKEUP otherwise, as the kernel's ringbuf benchmark does.
-	WakeupBytes
-)
-
-// String returns "adaptive", "never", "always" or "bytes".
-func (w Wakeup) String() string {
-	switch w {
-	case WakeupAdaptive:
-		return "adaptive"
-	case WakeupNever:
-		return "never"
-	case WakeupAlways:
-		return "always"
-	case WakeupBytes:
-		return "bytes"
-	}
-	return fmt.Sprintf("Wakeup(%d)", int(w))
-}
-
-// Kernel ringbuf flags (include/uapi/linux/bpf.h).
-const (
-	bpfRBNoWakeup    = 1 << 0
-	bpfRBForceWakeup = 1 << 1
+	// wait and passes BPF_RB_NO_WAKEUP otherwise; the consumer also drains
+	// on a timer for the tail.
+	WakeupBytes = wakeup.Bytes
 )
 
 // DefaultRingBytes is the ring size of the ringbuf programs.
@@ -117,7 +96,7 @@ const DefaultRingBytes = 256 << 10
 // DefaultDrainInterval is the drain timer Open gives a ringbuf consumer whose
 // program may skip wake-ups (WakeupNever, WakeupBytes) when
 // Options.Ringbuf.DrainInterval is zero.
-const DefaultDrainInterval = 100 * time.Millisecond
+const DefaultDrainInterval = wakeup.DefaultDrainInterval
 
 // Options configure Open. The zero value is valid: Auto-chosen sizes,
 // adaptive wake-ups, tracefs must already be mounted.
@@ -250,17 +229,8 @@ func (o Options) validate(p Program) error {
 				o.RingBytes, page, transport.ErrInvalidOptions)
 		}
 	}
-	switch o.Wakeup {
-	case WakeupAdaptive, WakeupNever, WakeupAlways:
-		if o.WakeupBytes != 0 {
-			return fmt.Errorf("bpf: WakeupBytes %d needs the WakeupBytes policy, not %s: %w", o.WakeupBytes, o.Wakeup, transport.ErrInvalidOptions)
-		}
-	case WakeupBytes:
-		if o.WakeupBytes <= 0 {
-			return fmt.Errorf("bpf: the WakeupBytes policy needs WakeupBytes > 0, not %d: %w", o.WakeupBytes, transport.ErrInvalidOptions)
-		}
-	default:
-		return fmt.Errorf("bpf: unknown wake-up policy %d: %w", int(o.Wakeup), transport.ErrInvalidOptions)
+	if err := o.Wakeup.Validate(o.WakeupBytes); err != nil {
+		return fmt.Errorf("bpf: %w: %w", err, transport.ErrInvalidOptions)
 	}
 	return nil
 }
@@ -328,7 +298,7 @@ func Open(p Program, opts Options) (*Exec, error) {
 	} else {
 		ro := opts.Ringbuf
 		ro.DropCounter = drops
-		if ro.DrainInterval == 0 && (opts.Wakeup == WakeupNever || opts.Wakeup == WakeupBytes) {
+		if ro.DrainInterval == 0 && opts.Wakeup.NeedsTimer() {
 			ro.DrainInterval = DefaultDrainInterval
 		}
 		c, err := ringbuf.New(out, ro)
@@ -361,20 +331,10 @@ func load(spec func() (*ebpf.CollectionSpec, error), opts Options, objs objects)
 		if opts.RingBytes != 0 {
 			rb.MaxEntries = uint32(opts.RingBytes)
 		}
-		var flags, bytes uint64
-		switch opts.Wakeup {
-		case WakeupNever:
-			flags = bpfRBNoWakeup
-		case WakeupAlways:
-			flags = bpfRBForceWakeup
-		case WakeupBytes:
-			bytes = uint64(opts.WakeupBytes)
-		}
-		if err := s.Variables["wakeup_flags"].Set(flags); err != nil {
-			return fmt.Errorf("bpf: set wakeup_flags: %w", err)
-		}
-		if err := s.Variables["wakeup_bytes"].Set(bytes); err != nil {
-			return fmt.Errorf("bpf: set wakeup_bytes: %w", err)
+		for name, v := range opts.Wakeup.Vars(opts.WakeupBytes) {
+			if err := s.Variables[name].Set(v); err != nil {
+				return fmt.Errorf("bpf: set %s: %w", name, err)
+			}
 		}
 	}
 	if err := s.LoadAndAssign(objs, nil); err != nil {

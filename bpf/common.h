@@ -57,12 +57,6 @@ static __always_inline void fill_filename(struct event *e, struct trace_event_ra
 
 #ifdef BPFSTREAM_RINGBUF
 
-/* Wake-up policy, set by the loader before load (frozen read-only data). */
-/* 0 (adaptive), BPF_RB_NO_WAKEUP or BPF_RB_FORCE_WAKEUP. */
-const volatile __u64 wakeup_flags = 0;
-/* When not 0: force a wake-up once this many bytes wait, else none. */
-const volatile __u64 wakeup_bytes = 0;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -97,13 +91,7 @@ static __always_inline void count(void *map)
 		__sync_fetch_and_add(n, 1);
 }
 
-static __always_inline __u64 ringbuf_flags(void)
-{
-	if (wakeup_bytes != 0)
-		return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
-										   BPF_RB_NO_WAKEUP;
-	return wakeup_flags;
-}
+#include "wakeup.h"
 
 #endif /* BPFSTREAM_RINGBUF */
 

@@ -24,8 +24,6 @@ struct sample_hdr {
 
 /* Set by the loader before load; frozen, so the verifier sees constants. */
 const volatile __u32 sample_size = HDR_SIZE;
-const volatile __u64 wakeup_flags = 0;
-const volatile __u64 wakeup_bytes = 0;
 
 /* Samples attempted by all programs and CPUs (delivered + dropped). */
 __u64 seq_counter = 0;
@@ -83,14 +81,7 @@ static __always_inline void count_drop(void)
 		*n += 1; /* per-CPU slot, and test runs disable migration */
 }
 
-static __always_inline __u64 ringbuf_flags(void)
-{
-	if (wakeup_bytes != 0)
-		return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-			       BPF_RB_FORCE_WAKEUP :
-			       BPF_RB_NO_WAKEUP;
-	return wakeup_flags;
-}
+#include "wakeup.h"
 
 static __always_inline void fill_hdr(struct sample_hdr *h, __u32 sz)
 {

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/bpfstream/bpfstream/internal/wakeup"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,44 +48,21 @@ func (k Kind) Ringbuf() bool { return k == RingbufOutput || k == RingbufReserve 
 
 // Wakeup is the ring buffer wake-up policy of the producer. It has no effect
 // on Perf, whose wake-ups are configured on the reader.
-type Wakeup int
+type Wakeup = wakeup.Policy
 
+// Wake-up policies (see package internal/wakeup).
 const (
-	// WakeupAdaptive passes no flag: the kernel wakes the reader when it has
-	// caught up with the producer.
-	WakeupAdaptive Wakeup = iota
-	// WakeupNever passes BPF_RB_NO_WAKEUP: the reader must poll (Flush or a
-	// deadline) to see the samples.
-	WakeupNever
-	// WakeupAlways passes BPF_RB_FORCE_WAKEUP with every sample.
-	WakeupAlways
-	// WakeupBytes forces a wake-up once at least Config.WakeupBytes bytes are
-	// waiting in the ring, and passes BPF_RB_NO_WAKEUP otherwise (the policy
-	// of the kernel's ringbuf benchmark).
-	WakeupBytes
+	WakeupAdaptive = wakeup.Adaptive
+	WakeupNever    = wakeup.Never
+	WakeupAlways   = wakeup.Always
+	WakeupBytes    = wakeup.Bytes
 )
-
-func (w Wakeup) String() string {
-	switch w {
-	case WakeupAdaptive:
-		return "WakeupAdaptive"
-	case WakeupNever:
-		return "WakeupNever"
-	case WakeupAlways:
-		return "WakeupAlways"
-	case WakeupBytes:
-		return "WakeupBytes"
-	}
-	return fmt.Sprintf("Wakeup(%d)", int(w))
-}
 
 const (
 	// DefaultRingSize is the ring buffer size used when Config.RingSize is 0.
 	DefaultRingSize = 256 * 1024
 
 	// Flag values of bpf_ringbuf_output / bpf_ringbuf_submit (linux/bpf.h).
-	bpfRBNoWakeup    = 1 << 0
-	bpfRBForceWakeup = 1 << 1
 
 	// runChunk bounds one BPF_PROG_TEST_RUN call. The kernel retries an
 	// interrupted run from the start, so smaller chunks waste less.
@@ -128,14 +107,11 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.RingSize < page || cfg.RingSize&(cfg.RingSize-1) != 0 || cfg.RingSize > 1<<30 {
 		return cfg, fmt.Errorf("producer: ring size %d must be a power of two between the page size (%d) and 1 GiB", cfg.RingSize, page)
 	}
-	switch cfg.Wakeup {
-	case WakeupAdaptive, WakeupNever, WakeupAlways:
-	case WakeupBytes:
-		if cfg.WakeupBytes <= 0 {
-			return cfg, fmt.Errorf("producer: WakeupBytes policy needs a positive Config.WakeupBytes, got %d", cfg.WakeupBytes)
-		}
-	default:
-		return cfg, fmt.Errorf("producer: unknown wake-up policy %v", cfg.Wakeup)
+	if cfg.Wakeup != WakeupBytes {
+		cfg.WakeupBytes = 0 // ignored by the other policies
+	}
+	if err := cfg.Wakeup.Validate(cfg.WakeupBytes); err != nil {
+		return cfg, fmt.Errorf("producer: %w", err)
 	}
 	return cfg, nil
 }
@@ -190,20 +166,11 @@ func Load(cfg Config) (*Producer, error) {
 		// pb keeps max_entries 0: the library sizes it to the possible CPUs.
 	}
 
-	var flags, wakeBytes uint64
-	switch cfg.Wakeup {
-	case WakeupNever:
-		flags = bpfRBNoWakeup
-	case WakeupAlways:
-		flags = bpfRBForceWakeup
-	case WakeupBytes:
-		wakeBytes = uint64(cfg.WakeupBytes)
+	vars := map[string]any{producerVarSampleSize: uint32(cfg.SampleSize)}
+	for name, v := range cfg.Wakeup.Vars(cfg.WakeupBytes) {
+		vars[name] = v
 	}
-	for name, v := range map[string]any{
-		producerVarSampleSize:  uint32(cfg.SampleSize),
-		producerVarWakeupFlags: flags,
-		producerVarWakeupBytes: wakeBytes,
-	} {
+	for name, v := range vars {
 		vs, ok := spec.Variables[name]
 		if !ok {
 			return nil, fmt.Errorf("producer: variable %s missing from object", name)
@@ -212,7 +179,6 @@ func Load(cfg Config) (*Producer, error) {
 			return nil, fmt.Errorf("producer: set %s: %w", name, err)
 		}
 	}
-
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {
 		var ve *ebpf.VerifierError

@@ -55,15 +55,24 @@ func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counte
 	// Counted locally and published once per batch: an atomic add per
 	// record is a measurable share of the cost of a record.
 	var records, bytes uint64
+	// A panicking handler unwinds through Drain: still publish what it
+	// counted (the other paths publish after each Drain).
+	defer func() {
+		c.Records.Add(records)
+		c.Bytes.Add(bytes)
+	}()
+	// Sources treat a record for which emit returned an error as handed
+	// over, so emit checks for cancellation after the handler, never
+	// instead of it: refusing a record here would lose it silently.
 	emit := func(r Record) error {
-		if cancelled.Load() {
-			return errStop
-		}
 		records++
 		bytes += uint64(len(r.Sample))
 		if err := h(r); err != nil {
 			handlerErr = err
 			return err
+		}
+		if cancelled.Load() {
+			return errStop
 		}
 		return nil
 	}
@@ -81,7 +90,7 @@ func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counte
 				return fmt.Errorf("%s: handler: %w", name, err)
 			}
 			if cancelled.Load() || ctx.Err() != nil {
-				return fmt.Errorf("%s: consume: %w", name, context.Cause(ctx))
+				return fmt.Errorf("%s: consume: %w", name, ctxErr(ctx))
 			}
 			if lc.Closed() {
 				return fmt.Errorf("%s: consume: %w", name, ErrClosed)
@@ -92,4 +101,14 @@ func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counte
 			return fmt.Errorf("%s: read: %w", name, err)
 		}
 	}
+}
+
+// ctxErr is ctx.Err(), which callers test with errors.Is, joined with the
+// cancellation cause when there is a different one.
+func ctxErr(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
 }

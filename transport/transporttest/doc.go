@@ -1,0 +1,21 @@
+// Package transporttest provides utilities for testing code built on
+// bpfstream transports, in the way net/http/httptest does for HTTP.
+//
+// Fake is a transport.Consumer fed from Go code. Code that consumes BPF
+// events can be tested with it without root, BPF or a kernel: the test emits
+// samples with Fake.Emit (and losses with Fake.EmitLost), and the code under
+// test reads them through the ordinary Consumer interface, callback or
+// channel API. The Fake runs the same consume loop as the real perfbuf and
+// ringbuf consumers, and honours every rule they do: blocking Consume,
+// in-order delivery, borrowed bytes, prompt Close and cancellation, ErrClosed,
+// ErrBusy, wrapped handler errors, concurrent Stats. By default it also
+// overwrites the bytes it lent to a handler once the handler returns, so that
+// code keeping Record.Sample beyond its handler fails in tests instead of in
+// production.
+//
+// Run is the conformance suite: the rules every Consumer honours (see the
+// transport package), each checked by a subtest. It runs against the Fake in
+// this package's tests and against the perfbuf and ringbuf consumers, fed by a
+// BPF producer, in theirs. A Harness tells Run how to make a consumer and
+// how to make samples arrive in it.
+package transporttest

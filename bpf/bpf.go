@@ -93,6 +93,10 @@ const (
 // DefaultRingBytes is the ring size of the ringbuf programs.
 const DefaultRingBytes = 256 << 10
 
+// maxRingBytes is the largest power of two a map's max_entries (uint32)
+// holds.
+const maxRingBytes = 1 << 31
+
 // DefaultDrainInterval is the drain timer Open gives a ringbuf consumer whose
 // program may skip wake-ups (WakeupNever, WakeupBytes) when
 // Options.Ringbuf.DrainInterval is zero.
@@ -103,7 +107,7 @@ const DefaultDrainInterval = wakeup.DefaultDrainInterval
 type Options struct {
 	// RingBytes overrides the ring size of the ringbuf programs
 	// (DefaultRingBytes when zero). It must be a power of two and a
-	// multiple of the page size.
+	// multiple of the page size, at most 2 GiB.
 	RingBytes int
 	// Wakeup is the ringbuf programs' wake-up policy; WakeupBytes is its
 	// threshold for the WakeupBytes policy (and must be zero otherwise).
@@ -224,9 +228,10 @@ func (o Options) validate(p Program) error {
 	}
 	if o.RingBytes != 0 {
 		page := os.Getpagesize()
-		if o.RingBytes < page || o.RingBytes%page != 0 || o.RingBytes&(o.RingBytes-1) != 0 {
-			return fmt.Errorf("bpf: RingBytes %d must be a power of two and a multiple of the page size (%d): %w",
-				o.RingBytes, page, transport.ErrInvalidOptions)
+		// Above maxRingBytes, the map's uint32 max_entries would wrap.
+		if o.RingBytes < page || o.RingBytes%page != 0 || o.RingBytes&(o.RingBytes-1) != 0 || o.RingBytes > maxRingBytes {
+			return fmt.Errorf("bpf: RingBytes %d must be a power of two and a multiple of the page size (%d), at most %d: %w",
+				o.RingBytes, page, maxRingBytes, transport.ErrInvalidOptions)
 		}
 	}
 	if err := o.Wakeup.Validate(o.WakeupBytes); err != nil {

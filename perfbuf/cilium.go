@@ -1,8 +1,12 @@
 package perfbuf
 
 import (
+	"errors"
+	"strings"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
 )
@@ -24,7 +28,7 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 		Watermark:    opts.WakeupBytes,
 	})
 	if err != nil {
-		return nil, err
+		return nil, restoreErrno(err)
 	}
 	return &ciliumBackend{
 		rd:       rd,
@@ -65,3 +69,24 @@ func (b *ciliumBackend) Interrupt() { _ = b.rd.Flush() }
 func (b *ciliumBackend) bufferBytes() int { return b.nBytes }
 
 func (b *ciliumBackend) close() error { return b.rd.Close() }
+
+// restoreErrno gives back the errno of a permission error that
+// perf.NewReaderWithOptions flattened to text (it wraps the error of each
+// CPU's ring with %v), so that core.WrapPermission recognises it.
+func restoreErrno(err error) error {
+	for _, errno := range []unix.Errno{unix.EPERM, unix.EACCES} {
+		if !errors.Is(err, errno) && strings.HasSuffix(err.Error(), errno.Error()) {
+			return &errnoError{err, errno}
+		}
+	}
+	return err
+}
+
+// errnoError is an error whose chain lost the errno its text ends with.
+type errnoError struct {
+	err   error
+	errno unix.Errno
+}
+
+func (e *errnoError) Error() string   { return e.err.Error() }
+func (e *errnoError) Unwrap() []error { return []error{e.err, e.errno} }

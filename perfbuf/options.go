@@ -31,6 +31,15 @@ type Options struct {
 	// the consumer also drains on this timer. Zero means 100ms when a
 	// threshold is set, and no timer otherwise; negative is an error.
 	DrainInterval time.Duration
+	// MaxSampleBytes, when set, is the largest sample the program writes
+	// (the size it passes to bpf_perf_event_output), and New fails unless a
+	// per-CPU buffer holds such a sample together with the kernel's report
+	// of lost samples. A buffer without that room jams silently: the kernel
+	// never writes a sample that does not fit, and reports losses only
+	// together with a later successful write, so once one sample is lost
+	// every later write fails and Stats.Lost stays 0. Zero skips the check;
+	// MinPerCPUBytes gives the size a sample needs.
+	MaxSampleBytes int
 	// OnLost, when set, is called on the consuming goroutine each time the
 	// kernel reports that cpu's buffer dropped n samples (as libbpf's
 	// lost_cb). The counts are also in Stats.
@@ -78,6 +87,17 @@ func (o Options) withDefaults() (Options, error) {
 	if size := RoundedSize(o.PerCPUBytes); o.WakeupBytes >= size {
 		return o, fmt.Errorf("perfbuf: WakeupBytes %d must be below the per-CPU buffer size %d: %w", o.WakeupBytes, size, core.ErrInvalidOptions)
 	}
+	if o.MaxSampleBytes < 0 {
+		return o, fmt.Errorf("perfbuf: negative MaxSampleBytes %d: %w", o.MaxSampleBytes, core.ErrInvalidOptions)
+	}
+	if need := MinPerCPUBytes(o.MaxSampleBytes); o.MaxSampleBytes > 0 && RoundedSize(o.PerCPUBytes) < need {
+		return o, fmt.Errorf("perfbuf: a per-CPU buffer of %d bytes cannot hold a %d-byte sample with a lost-sample report: PerCPUBytes must be at least %d: %w",
+			RoundedSize(o.PerCPUBytes), o.MaxSampleBytes, need, core.ErrInvalidOptions)
+	}
+	if most := (RoundedSize(o.PerCPUBytes) - 8) / minRecordBytes; o.WakeupEvents > most {
+		return o, fmt.Errorf("perfbuf: WakeupEvents %d can never be reached: a per-CPU buffer of %d bytes holds at most %d samples: %w",
+			o.WakeupEvents, RoundedSize(o.PerCPUBytes), most, core.ErrInvalidOptions)
+	}
 	if o.DrainInterval == 0 && (o.WakeupEvents > 1 || o.WakeupBytes > 0) {
 		o.DrainInterval = DefaultDrainInterval
 	}
@@ -102,6 +122,24 @@ func RoundedSize(perCPUBytes int) int {
 		n <<= 1
 	}
 	return n * page
+}
+
+// Sizes of perf records (include/uapi/linux/perf_event.h): a sample is an
+// 8-byte header, a u32 size and the raw bytes padded to 8 bytes; a
+// PERF_RECORD_LOST is a header, an id and a count.
+const (
+	minRecordBytes  = 16
+	lostRecordBytes = 24
+)
+
+// MinPerCPUBytes returns the smallest per-CPU buffer size (a power-of-two
+// number of pages) that holds a sample of sampleBytes together with the
+// kernel's lost-sample report, which the kernel writes in one piece before
+// the next sample after a loss. The kernel keeps one 8-byte slot free, so the
+// two must stay below the buffer size.
+func MinPerCPUBytes(sampleBytes int) int {
+	record := 8 + (4+sampleBytes+7)&^7
+	return RoundedSize(record + lostRecordBytes + 8)
 }
 
 // Reader selects the code that reads the buffers.

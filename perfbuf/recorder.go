@@ -44,7 +44,7 @@ func NewFlightRecorder(m *ebpf.Map, perCPUBytes int) (*FlightRecorder, error) {
 	}
 	rd, err := perf.NewReaderWithOptions(m, opts.PerCPUBytes, perf.ReaderOptions{Overwritable: true})
 	if err != nil {
-		return nil, fmt.Errorf("perfbuf: flight recorder: %w", core.WrapPermission(err, core.CapPerfmon))
+		return nil, fmt.Errorf("perfbuf: flight recorder: %w", core.WrapPermission(restoreErrno(err), core.CapPerfmon))
 	}
 	return &FlightRecorder{rd: rd}, nil
 }

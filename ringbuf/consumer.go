@@ -43,6 +43,8 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	counters := core.NewCounters(0)
 	var rd backend
 	switch opts.Reader {
+	case ReaderNative:
+		rd, err = newNativeBackend([]*ebpf.Map{m}, opts, counters)
 	case ReaderCilium:
 		rd, err = newCiliumBackend(m, opts, counters)
 	default:

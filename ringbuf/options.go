@@ -26,9 +26,14 @@ type Options struct {
 type Reader int
 
 const (
+	// ReaderNative (the default) reads the ring in place through
+	// bpfstream's own mmap reader: no copy, no lock and no syscall per
+	// record, the consumer position published once per slice of records.
+	// It is the only reader that can read several rings (NewMulti).
+	ReaderNative Reader = iota
 	// ReaderCilium reads through cilium/ebpf's ringbuf.Reader, which copies
 	// each sample out of the ring and publishes the consumer position after
 	// every record. It is the reference the other readers are tested
 	// against.
-	ReaderCilium Reader = iota
+	ReaderCilium
 )

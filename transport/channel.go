@@ -63,7 +63,11 @@ func (s *Stream[T]) Wait() { <-s.done }
 // copy of its bytes, on the returned stream's channel. Consumption ends when
 // ctx is done, c is closed, or Consume fails; the channel is then closed. A
 // receiver that falls behind blocks the consumer (the kernel buffer then
-// fills and counts its losses); records are never dropped in user space.
+// fills and counts its losses); records are never dropped in user space
+// while consumption runs. When it ends (ctx done, Close) with the channel
+// full, the one record being sent is dropped: Stats.Records counts it, the
+// receiver never sees it. Records already in the channel stay there: receive
+// until C is closed to get them.
 func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Record] {
 	opts = opts.withDefaults(1024)
 	ch := make(chan Record, opts.Buffer)
@@ -75,6 +79,14 @@ func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Recor
 		defer close(ch)
 		s.err = c.Consume(ctx, func(r Record) error {
 			r.Sample = a.Copy(r.Sample)
+			// A record is dropped at the end only when the channel is
+			// full: with room, send even if ctx is already done (a
+			// select among ready cases picks at random).
+			select {
+			case ch <- r:
+				return nil
+			default:
+			}
 			select {
 			case ch <- r:
 				return nil
@@ -91,6 +103,9 @@ func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Recor
 // Batches is like Records but sends slices of up to opts.BatchSize records,
 // amortising the channel's cost over many records. Batches are sent when full
 // or when the kernel buffer has been drained. The receiver owns each batch.
+// As with Records, when consumption ends with the channel full, the batch
+// being gathered (at most BatchSize records, counted in Stats.Records) is
+// dropped.
 func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[[]Record] {
 	opts = opts.withDefaults(16)
 	ch := make(chan []Record, opts.Buffer)
@@ -145,6 +160,12 @@ func (b *batcher) add(r Record) error {
 func (b *batcher) flush() error {
 	if len(b.cur) == 0 || b.sendErr != nil {
 		return b.sendErr
+	}
+	select {
+	case b.ch <- b.cur: // with room, even if consumption is ending
+		b.cur = nil
+		return nil
+	default:
 	}
 	select {
 	case b.ch <- b.cur:

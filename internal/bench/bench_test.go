@@ -16,7 +16,7 @@ func TestMeasureEveryPath(t *testing.T) {
 	privileged.Require(t)
 	for _, kind := range []producer.Kind{producer.RingbufOutput, producer.RingbufReserve, producer.Perf} {
 		for _, wake := range []producer.Wakeup{producer.WakeupAdaptive, producer.WakeupBytes} {
-			for _, path := range bench.Paths {
+			for _, path := range bench.AllPaths() {
 				for _, prefill := range []bool{false, true} {
 					name := fmt.Sprintf("%v/%v/%s/prefill=%v", kind, wake, path, prefill)
 					t.Run(name, func(t *testing.T) {
@@ -47,7 +47,7 @@ func TestMeasureEveryPath(t *testing.T) {
 // b.N samples per run, reporting events/s and allocations per record.
 func benchmarkPaths(b *testing.B, pcfg producer.Config, prefill bool) {
 	privileged.Require(b)
-	for _, path := range bench.Paths {
+	for _, path := range bench.AllPaths() {
 		b.Run(string(path), func(b *testing.B) {
 			cfg := bench.Config{Producer: pcfg, Events: max(b.N, 1000), ConsumerCPU: 1 % numCPU(), Prefill: prefill}
 			res, err := bench.Measure(cfg, path)

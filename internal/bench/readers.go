@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/ringbuf"
 
+	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/producer"
 	bpfperf "github.com/bpfstream/bpfstream/perfbuf"
 	bpfring "github.com/bpfstream/bpfstream/ringbuf"
@@ -20,9 +21,25 @@ import (
 // not always wake the reader.
 const drainInterval = 5 * time.Millisecond
 
+// needsTimer reports whether the configuration leaves records waiting without
+// a wake-up: ringbuf producers that skip wake-ups, and perf buffers with a
+// watermark (the perf form of the "bytes" policy).
 func needsTimer(cfg Config) bool {
 	w := cfg.Producer.Wakeup
-	return cfg.Producer.Kind.Ringbuf() && (w == producer.WakeupNever || w == producer.WakeupBytes)
+	if cfg.Producer.Kind.Ringbuf() {
+		return w == producer.WakeupNever || w == producer.WakeupBytes
+	}
+	return w == producer.WakeupBytes
+}
+
+// perfWatermark is the perf watermark for the "bytes" wake-up policy: the
+// perf counterpart of a ringbuf producer forcing a wake-up once that many
+// bytes wait.
+func perfWatermark(cfg Config) int {
+	if cfg.Producer.Kind.Ringbuf() || cfg.Producer.Wakeup != producer.WakeupBytes {
+		return 0
+	}
+	return min(cfg.Producer.WakeupBytes, cfg.Buffer/2)
 }
 
 func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
@@ -30,16 +47,19 @@ func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
 	if needsTimer(cfg) {
 		interval = drainInterval
 	}
-	if path == Raw {
+	switch path {
+	case Raw:
 		if cfg.Producer.Kind.Ringbuf() {
 			rd, err := ringbuf.NewReader(p.Map())
 			return &rawRing{rd: rd, interval: interval}, err
 		}
-		rd, err := perf.NewReader(p.Map(), cfg.Buffer)
-		return &rawPerf{rd: rd}, err
+		rd, err := perf.NewReaderWithOptions(p.Map(), cfg.Buffer, perf.ReaderOptions{Watermark: perfWatermark(cfg)})
+		return &rawPerf{rd: rd, interval: interval}, err
+	case Libbpf:
+		return openLibbpf(p, cfg, interval)
 	}
 	c, err := transport.Open(p.Map(), transport.OpenOptions{
-		Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer},
+		Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer, WakeupBytes: perfWatermark(cfg), DrainInterval: interval},
 		Ringbuf: bpfring.Options{DrainInterval: interval},
 	})
 	if err != nil {
@@ -48,6 +68,8 @@ func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
 	switch path {
 	case Callback:
 		return &callback{c: c}, nil
+	case Typed:
+		return &callback{c: c, decode: newDecode(cfg.Producer.SampleSize)}, nil
 	case Channel:
 		return &channel{c: c}, nil
 	case ChannelBatch:
@@ -67,62 +89,106 @@ func (r *rawRing) run(ctx context.Context, g *goal) error {
 	stop := context.AfterFunc(ctx, func() { _ = r.rd.Flush() })
 	defer stop()
 	var rec ringbuf.Record
+	var n uint64
+	// The deadline is renewed only after it expired, as a careful user
+	// would: a time.Now and a lock per record would slow the baseline.
+	renew := r.interval > 0
 	for {
-		if r.interval > 0 {
+		if renew {
 			r.rd.SetDeadline(time.Now().Add(r.interval))
+			renew = false
 		}
 		err := r.rd.ReadInto(&rec)
 		if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			renew = r.interval > 0
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if g.add() {
+		if n++; g.reached(n) {
 			return nil
+		}
+		if rec.Remaining == 0 {
+			g.delivered.Store(n) // about to wait
 		}
 	}
 }
 
 func (r *rawRing) close() error { return r.rd.Close() }
 
-type rawPerf struct{ rd *perf.Reader }
+type rawPerf struct {
+	rd       *perf.Reader
+	interval time.Duration
+}
 
 func (r *rawPerf) run(ctx context.Context, g *goal) error {
 	stop := context.AfterFunc(ctx, func() { _ = r.rd.Flush() })
 	defer stop()
 	var rec perf.Record
+	var n uint64
+	renew := r.interval > 0
 	for {
+		if renew {
+			r.rd.SetDeadline(time.Now().Add(r.interval))
+			renew = false
+		}
 		err := r.rd.ReadInto(&rec)
-		if errors.Is(err, perf.ErrFlushed) {
+		if errors.Is(err, perf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			renew = r.interval > 0
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if rec.LostSamples == 0 && g.add() {
-			return nil
+		if rec.LostSamples == 0 {
+			if n++; g.reached(n) {
+				return nil
+			}
+		}
+		if rec.Remaining == 0 {
+			g.delivered.Store(n) // this CPU's buffer is empty: may wait next
 		}
 	}
 }
 
 func (r *rawPerf) close() error { return r.rd.Close() }
 
-type callback struct{ c transport.Consumer }
+// callback counts records in the handler; with decode set (the typed path)
+// it also decodes each sample first.
+type callback struct {
+	c      transport.Consumer
+	decode func([]byte) error
+}
 
 func (r *callback) run(ctx context.Context, g *goal) error {
-	err := r.c.Consume(ctx, func(transport.Record) error {
-		if g.add() {
+	var n uint64
+	h := func(transport.Record) error {
+		if n++; g.reached(n) {
 			return errGoal
 		}
 		return nil
-	})
+	}
+	if decode := r.decode; decode != nil {
+		h = func(rec transport.Record) error {
+			if err := decode(rec.Sample); err != nil {
+				return err
+			}
+			if n++; g.reached(n) {
+				return errGoal
+			}
+			return nil
+		}
+	}
+	// Consume calls the idle hook before it waits.
+	ctx = core.WithIdleFunc(ctx, func() error { g.delivered.Store(n); return nil })
+	err := r.c.Consume(ctx, h)
 	if errors.Is(err, errGoal) {
 		return nil
 	}
@@ -142,20 +208,26 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 	if r.batch {
 		s := transport.Batches(ctx, r.c, transport.ChannelOptions{})
 		defer func() { cancel(); s.Wait() }()
+		var n uint64
 		for batch := range s.C {
 			for range batch {
-				if g.add() {
+				if n++; g.reached(n) {
 					return nil
 				}
 			}
+			g.delivered.Store(n)
 		}
 		return s.Err()
 	}
 	s := transport.Records(ctx, r.c, transport.ChannelOptions{})
 	defer func() { cancel(); s.Wait() }()
+	var n uint64
 	for range s.C {
-		if g.add() {
+		if n++; g.reached(n) {
 			return nil
+		}
+		if len(s.C) == 0 {
+			g.delivered.Store(n) // may wait next
 		}
 	}
 	return s.Err()

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/bpfstream/bpfstream/internal/bench"
+	"github.com/bpfstream/bpfstream/internal/privileged"
+)
+
+// TestJSON runs the command with tiny numbers and checks every line of its
+// JSON output.
+func TestJSON(t *testing.T) {
+	privileged.Require(t)
+	var out, errOut bytes.Buffer
+	args := []string{"-json", "-q", "-rounds", "1", "-events", "2000", "-sizes", "16,128",
+		"-transports", "ringbuf-reserve,perfbuf", "-wakeups", "adaptive,bytes"}
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "measured as 24") {
+		t.Errorf("no note about 16-byte samples measured as 24: %q", errOut.String())
+	}
+	seen := map[string]int{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if r.Transport == "" || r.Path == "" || r.Wakeup == "" || r.SampleBytes != 24 && r.SampleBytes != 128 {
+			t.Errorf("incomplete result %+v", r)
+		}
+		if r.EventsPerSec <= 0 || r.EventsPerSecMin > r.EventsPerSec || r.EventsPerSec > r.EventsPerSecMax || r.RatioToRaw <= 0 {
+			t.Errorf("implausible rates in %+v", r)
+		}
+		if r.Path == string(bench.Raw) && r.RatioToRaw != 1 {
+			t.Errorf("raw ratio %v", r.RatioToRaw)
+		}
+		seen[r.Path]++
+	}
+	// 2 transports x 2 sizes x 2 wake-ups.
+	for _, p := range bench.AllPaths() {
+		if seen[string(p)] != 8 {
+			t.Errorf("path %s: %d results, want 8", p, seen[string(p)])
+		}
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-transports", "nope"},
+		{"-sizes", "x"},
+		{"-sizes", "100000"},
+		{"-wakeups", "sometimes"},
+		{"-paths", "nope"},
+		{"-rounds", "0"},
+	} {
+		var out, errOut bytes.Buffer
+		if err := run(args, &out, &errOut); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	if !bench.HaveLibbpf {
+		var out, errOut bytes.Buffer
+		err := run([]string{"-paths", "libbpf"}, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "go run -tags libbpf ./examples/bench") {
+			t.Errorf("-paths libbpf without libbpf: %v", err)
+		}
+	}
+}

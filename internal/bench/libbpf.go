@@ -1,0 +1,162 @@
+//go:build libbpf && cgo
+
+package bench
+
+/*
+#cgo LDFLAGS: -lbpf
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <linux/perf_event.h>
+#include <bpf/libbpf.h>
+
+// bench_ctx counts in C, so the libbpf path costs no cgo call per record.
+struct bench_ctx {
+	uint64_t delivered;
+	uint64_t expected;
+	uint64_t lost;
+};
+
+static int rb_sample(void *ctx, void *data, size_t size) {
+	struct bench_ctx *c = ctx;
+	if (++c->delivered >= __atomic_load_n(&c->expected, __ATOMIC_RELAXED))
+		return -EINTR; // goal reached: make ring_buffer__poll return
+	return 0;
+}
+
+static struct ring_buffer *bench_ring_new(int fd, struct bench_ctx *c) {
+	return ring_buffer__new(fd, rb_sample, c, NULL);
+}
+
+struct lost_event {
+	struct perf_event_header header;
+	uint64_t id;
+	uint64_t lost;
+};
+
+static enum bpf_perf_event_ret pb_event(void *ctx, int cpu, struct perf_event_header *e) {
+	struct bench_ctx *c = ctx;
+	if (e->type == PERF_RECORD_SAMPLE) {
+		if (++c->delivered >= __atomic_load_n(&c->expected, __ATOMIC_RELAXED))
+			return LIBBPF_PERF_EVENT_DONE;
+	} else if (e->type == PERF_RECORD_LOST) {
+		c->lost += ((struct lost_event *)e)->lost;
+	}
+	return LIBBPF_PERF_EVENT_CONT;
+}
+
+// bench_perf_new uses the perf event attributes bpfstream and cilium/ebpf
+// use: a BPF output event, wake-up by watermark (1 byte unless set).
+static struct perf_buffer *bench_perf_new(int fd, size_t pages, int watermark, struct bench_ctx *c) {
+	struct perf_event_attr attr = {0};
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+	attr.sample_type = PERF_SAMPLE_RAW;
+	attr.watermark = 1;
+	attr.wakeup_watermark = watermark > 0 ? watermark : 1;
+	return perf_buffer__new_raw(fd, pages, &attr, pb_event, c, NULL);
+}
+
+static void bench_set_expected(struct bench_ctx *c, uint64_t n) {
+	__atomic_store_n(&c->expected, n, __ATOMIC_RELAXED);
+}
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+	"unsafe"
+
+	"github.com/bpfstream/bpfstream/internal/producer"
+)
+
+// HaveLibbpf reports whether this build has the libbpf path.
+const HaveLibbpf = true
+
+// ErrNoLibbpf is never returned in builds with libbpf.
+var ErrNoLibbpf error
+
+// libbpfReader is a C consumer on the producer's map: ring_buffer__poll or
+// perf_buffer__poll, counting records in a C callback.
+type libbpfReader struct {
+	ctx     *C.struct_bench_ctx
+	rb      *C.struct_ring_buffer
+	pb      *C.struct_perf_buffer
+	timeout C.int
+}
+
+func openLibbpf(p *producer.Producer, cfg Config, interval time.Duration) (reader, error) {
+	r := &libbpfReader{ctx: (*C.struct_bench_ctx)(C.calloc(1, C.size_t(C.sizeof_struct_bench_ctx))), timeout: 100}
+	if interval > 0 {
+		r.timeout = C.int(max(interval.Milliseconds(), 1))
+	}
+	C.bench_set_expected(r.ctx, C.uint64_t(^uint64(0)))
+	fd := C.int(p.Map().FD())
+	if cfg.Producer.Kind.Ringbuf() {
+		rb, err := C.bench_ring_new(fd, r.ctx)
+		if rb == nil {
+			C.free(unsafePointer(r.ctx))
+			return nil, fmt.Errorf("bench: ring_buffer__new: %v", err)
+		}
+		r.rb = rb
+		return r, nil
+	}
+	pages := cfg.Buffer / os.Getpagesize()
+	pb, err := C.bench_perf_new(fd, C.size_t(pages), C.int(perfWatermark(cfg)), r.ctx)
+	if pb == nil {
+		C.free(unsafePointer(r.ctx))
+		return nil, fmt.Errorf("bench: perf_buffer__new_raw: %v", err)
+	}
+	r.pb = pb
+	return r, nil
+}
+
+func (r *libbpfReader) run(ctx context.Context, g *goal) error {
+	for {
+		C.bench_set_expected(r.ctx, C.uint64_t(g.expected.Load()))
+		var n C.int
+		if r.rb != nil {
+			n = C.ring_buffer__poll(r.rb, r.timeout)
+			if n == 0 {
+				// Timed out: a producer that skipped its wake-ups left
+				// the ring off epoll's ready list, and ring_buffer__poll
+				// reads only rings epoll reported.
+				n = C.ring_buffer__consume(r.rb)
+			}
+		} else {
+			n = C.perf_buffer__poll(r.pb, r.timeout)
+			if n == 0 {
+				// Timed out: below the watermark nothing wakes epoll,
+				// and perf_buffer__poll reads only buffers that did.
+				n = C.perf_buffer__consume(r.pb)
+			}
+		}
+		g.delivered.Store(uint64(r.ctx.delivered))
+		if g.done() {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if n < 0 && n != -C.EINTR {
+			return fmt.Errorf("bench: libbpf poll: %d", int(n))
+		}
+	}
+}
+
+func (r *libbpfReader) close() error {
+	if r.rb != nil {
+		C.ring_buffer__free(r.rb)
+	}
+	if r.pb != nil {
+		C.perf_buffer__free(r.pb)
+	}
+	C.free(unsafePointer(r.ctx))
+	return nil
+}
+
+func unsafePointer[T any](p *T) unsafe.Pointer { return unsafe.Pointer(p) }

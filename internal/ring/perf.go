@@ -1,0 +1,373 @@
+package ring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstream/bpfstream/internal/core"
+)
+
+// PerfOptions configure NewPerf.
+type PerfOptions struct {
+	Options
+	// BufferBytes is each CPU's data size: a power-of-two number of pages.
+	BufferBytes int
+	// WakeupEvents and WakeupBytes (the watermark) are the perf event's
+	// wake-up thresholds; at most one may be set. Neither: wake on every
+	// sample.
+	WakeupEvents int
+	WakeupBytes  int
+	// OnLost, when set, is called on the draining goroutine for every
+	// PERF_RECORD_LOST, after the loss is added to Counters.
+	OnLost func(cpu int, n uint64)
+}
+
+// perfRing is one CPU's mapped buffer.
+type perfRing struct {
+	// tail is the reader's position; the kernel sees it once published to
+	// meta.Data_tail.
+	tail uint64
+	pub  uint64 // the tail last stored to meta.Data_tail
+	meta *unix.PerfEventMmapPage
+	data unsafe.Pointer
+	size uint64
+	mask uint64
+	cpu  int
+	fd   int
+	mmap []byte
+}
+
+// Perf reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY: one perf event and buffer per
+// online CPU, installed in (a clone of) the map. Records carry the CPU whose
+// buffer held them and Source 0.
+type Perf struct {
+	p        *poller
+	rings    []perfRing
+	clone    *ebpf.Map
+	opts     PerfOptions
+	scratch  []byte // a record that wraps around its buffer's end is copied here
+	maxBatch uint64
+	next     int
+}
+
+// Perf record types and sizes (include/uapi/linux/perf_event.h).
+const (
+	perfRecordLost   = unix.PERF_RECORD_LOST
+	perfRecordSample = unix.PERF_RECORD_SAMPLE
+	perfHeaderSize   = 8
+)
+
+// NewPerf opens one perf event per CPU of m (skipping offline CPUs, as
+// cilium/ebpf does), maps its buffer and installs it in a clone of m, so
+// that closing the caller's map does not remove the buffers. Close removes
+// them.
+func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
+	opts.Options = opts.Options.withDefaults()
+	page := os.Getpagesize()
+	if opts.BufferBytes < page || opts.BufferBytes%page != 0 || (opts.BufferBytes/page)&(opts.BufferBytes/page-1) != 0 {
+		return nil, fmt.Errorf("ring: perf buffer size %d is not a power-of-two number of pages: %w", opts.BufferBytes, core.ErrInvalidOptions)
+	}
+	if opts.WakeupEvents > 0 && opts.WakeupBytes > 0 {
+		return nil, fmt.Errorf("ring: WakeupEvents and WakeupBytes are exclusive: %w", core.ErrInvalidOptions)
+	}
+	nCPU := int(m.MaxEntries())
+	r := &Perf{opts: opts, rings: make([]perfRing, 0, nCPU), scratch: make([]byte, 1<<16)}
+	defer func() {
+		if err != nil {
+			_ = r.release()
+			if r.p != nil {
+				r.p.closeFDs()
+			}
+		}
+	}()
+	for cpu := 0; cpu < nCPU; cpu++ {
+		rg, err := openPerfRing(cpu, opts)
+		if errors.Is(err, unix.ENODEV) {
+			continue // offline CPU
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ring: perf buffer for CPU %d: %w", cpu, err)
+		}
+		r.rings = append(r.rings, rg)
+		r.maxBatch += rg.size
+	}
+	if r.p, err = newPoller(len(r.rings), opts.Interval); err != nil {
+		return nil, err
+	}
+	for i := range r.rings {
+		if err := r.p.add(r.rings[i].fd, i); err != nil {
+			return nil, err
+		}
+	}
+	// Entries of a perf event array go away when the map fd used to insert
+	// them is closed: insert through our own clone.
+	if r.clone, err = m.Clone(); err != nil {
+		return nil, fmt.Errorf("ring: clone perf event array: %w", err)
+	}
+	for i := range r.rings {
+		if err := r.clone.Put(uint32(r.rings[i].cpu), uint32(r.rings[i].fd)); err != nil {
+			return nil, fmt.Errorf("ring: install perf buffer of CPU %d: %w", r.rings[i].cpu, err)
+		}
+	}
+	return r, nil
+}
+
+func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
+	wakeup, bits := 1, uint64(unix.PerfBitWatermark)
+	switch {
+	case opts.WakeupEvents > 0:
+		wakeup, bits = opts.WakeupEvents, 0
+	case opts.WakeupBytes > 0:
+		wakeup = opts.WakeupBytes
+	}
+	attr := unix.PerfEventAttr{
+		Type:        unix.PERF_TYPE_SOFTWARE,
+		Config:      unix.PERF_COUNT_SW_BPF_OUTPUT,
+		Bits:        bits,
+		Sample_type: unix.PERF_SAMPLE_RAW,
+		Wakeup:      uint32(wakeup),
+	}
+	attr.Size = uint32(unsafe.Sizeof(attr))
+	fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		return perfRing{}, fmt.Errorf("perf_event_open: %w", err)
+	}
+	page := os.Getpagesize()
+	mem, err := mmap(fd, 0, page+opts.BufferBytes, unix.PROT_READ|unix.PROT_WRITE)
+	if err != nil {
+		_ = unix.Close(fd)
+		return perfRing{}, err
+	}
+	meta := (*unix.PerfEventMmapPage)(unsafe.Pointer(&mem[0]))
+	off, size := meta.Data_offset, meta.Data_size
+	if off == 0 { // kernels before 4.1 leave these zero
+		off, size = uint64(page), uint64(opts.BufferBytes)
+	}
+	tail := atomic.LoadUint64(&meta.Data_tail)
+	return perfRing{
+		tail: tail,
+		pub:  tail,
+		meta: meta,
+		data: unsafe.Pointer(&mem[off]),
+		size: size,
+		mask: size - 1,
+		cpu:  cpu,
+		fd:   fd,
+		mmap: mem,
+	}, nil
+}
+
+// release frees everything; run once, when no Drain runs.
+func (r *Perf) release() error {
+	var errs []error
+	if r.clone != nil {
+		errs = append(errs, r.clone.Close())
+		r.clone = nil
+	}
+	for i := range r.rings {
+		rg := &r.rings[i]
+		if rg.mmap != nil {
+			errs = append(errs, unix.Munmap(rg.mmap))
+			rg.mmap = nil
+		}
+		if rg.fd >= 0 {
+			errs = append(errs, unix.Close(rg.fd))
+			rg.fd = -1
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// BufferBytes is the data size of all per-CPU buffers.
+func (r *Perf) BufferBytes() int { return int(r.maxBatch) }
+
+// CPUs returns the CPUs that have a buffer.
+func (r *Perf) CPUs() []int {
+	cpus := make([]int, len(r.rings))
+	for i := range r.rings {
+		cpus[i] = r.rings[i].cpu
+	}
+	return cpus
+}
+
+// Interrupt makes a blocked or the next Drain return core.ErrWake.
+func (r *Perf) Interrupt() { r.p.wake() }
+
+// Close removes the buffers from the map (BPF writes then fail) and
+// releases them, at once or, when a Drain is running, as soon as it returns.
+func (r *Perf) Close() error { return r.p.close(r.release) }
+
+func (r *Perf) publish() {
+	for i := range r.rings {
+		r.rings[i].store(r.rings[i].tail)
+	}
+}
+
+// store publishes tail unless it is already published (a store costs the
+// producer a cache miss).
+func (rg *perfRing) store(tail uint64) {
+	if tail != rg.pub {
+		atomic.StoreUint64(&rg.meta.Data_tail, tail)
+		rg.pub = tail
+	}
+}
+
+// Drain implements core.Source, as Ringbuf.Drain does, for the per-CPU
+// buffers. Lost-sample records are counted, not handed over.
+func (r *Perf) Drain(emit func(core.Record) error) error {
+	if !r.p.enter() {
+		return core.ErrClosed
+	}
+	var delivered int
+	defer func() {
+		r.publish()
+		r.p.leave()
+		if delivered > 0 {
+			r.opts.Counters.Wakeups.Add(1)
+		}
+	}()
+	var taken uint64
+	timedOut := false
+	for {
+		n, moved, err := r.round(emit)
+		delivered += n
+		taken += moved
+		if err != nil {
+			return err
+		}
+		if moved > 0 && taken < r.maxBatch && !r.p.closed.Load() {
+			continue
+		}
+		if delivered > 0 {
+			return nil
+		}
+		if r.p.closed.Load() {
+			return core.ErrClosed
+		}
+		if moved > 0 { // only lost records
+			continue
+		}
+		if timedOut {
+			return core.ErrWake
+		}
+		// perf's poll reports a wake-up, not data: looking at every
+		// buffer (round) before waiting is what keeps data from waiting
+		// for the next wake-up.
+		ready, woken, err := r.p.wait(r.p.timeout)
+		if err != nil {
+			return err
+		}
+		if woken {
+			if r.p.closed.Load() {
+				return core.ErrClosed
+			}
+			return core.ErrWake
+		}
+		timedOut = ready == 0
+	}
+}
+
+func (r *Perf) round(emit func(core.Record) error) (n int, moved uint64, err error) {
+	k := len(r.rings)
+	start := r.next
+	if r.next++; r.next >= k {
+		r.next = 0
+	}
+	for j := 0; j < k; j++ {
+		i := start + j
+		if i >= k {
+			i -= k
+		}
+		rn, rmoved, err := r.slice(&r.rings[i], emit)
+		n += rn
+		moved += rmoved
+		if err != nil {
+			return n, moved, err
+		}
+	}
+	return n, moved, nil
+}
+
+func (r *Perf) slice(rg *perfRing, emit func(core.Record) error) (n int, moved uint64, err error) {
+	tail := rg.tail
+	head := atomic.LoadUint64(&rg.meta.Data_head)
+	if head == tail {
+		return 0, 0, nil
+	}
+	start := tail
+	limitRecords := r.opts.SliceRecords
+	limitBytes := uint64(r.opts.SliceBytes)
+	publishBytes := uint64(r.opts.PublishBytes)
+	for {
+		off := tail & rg.mask
+		hp := unsafe.Add(rg.data, off)
+		// Records are 8-byte aligned, so a header never wraps.
+		typ := *(*uint32)(hp)
+		size := uint64(*(*uint16)(unsafe.Add(hp, 6)))
+		if off&7 != 0 || size < perfHeaderSize || size > head-tail {
+			err = fmt.Errorf("ring: perf buffer of CPU %d: record of %d bytes at %d, head %d: %w", rg.cpu, size, tail, head, ErrCorrupt)
+			break
+		}
+		rec := hp
+		if off+size > rg.size {
+			// Wraps around the end: copy both parts together.
+			first := rg.size - off
+			copy(r.scratch, unsafe.Slice((*byte)(hp), first))
+			copy(r.scratch[first:], unsafe.Slice((*byte)(rg.data), size-first))
+			rec = unsafe.Pointer(&r.scratch[0])
+		}
+		switch typ {
+		case perfRecordSample:
+			raw := uint64(*(*uint32)(unsafe.Add(rec, perfHeaderSize)))
+			if perfHeaderSize+4+raw > size {
+				err = fmt.Errorf("ring: perf buffer of CPU %d: sample of %d bytes in a record of %d: %w", rg.cpu, raw, size, ErrCorrupt)
+				break
+			}
+			rg.tail = tail
+			sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfHeaderSize+4)), raw)
+			err = emit(core.Record{Sample: sample, CPU: rg.cpu})
+			n++
+		case perfRecordLost:
+			if size >= perfHeaderSize+16 {
+				// struct { u64 id; u64 lost; } after the header.
+				lost := *(*uint64)(unsafe.Add(rec, perfHeaderSize+8))
+				// Counted now: consumed even if OnLost panics.
+				rg.tail = tail + size
+				r.opts.Counters.AddLost(rg.cpu, lost)
+				if r.opts.OnLost != nil {
+					r.opts.OnLost(rg.cpu, lost)
+				}
+			}
+		default:
+			// Other record types (none are expected for a BPF output
+			// event) are skipped.
+		}
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				tail += size // the handler saw the record
+			}
+			break
+		}
+		tail += size
+		if n >= limitRecords || r.p.closed.Load() || tail-start >= limitBytes {
+			break
+		}
+		if tail-rg.pub >= publishBytes {
+			rg.store(tail)
+		}
+		if tail == head {
+			if head = atomic.LoadUint64(&rg.meta.Data_head); head == tail {
+				break
+			}
+		}
+	}
+	rg.tail = tail
+	rg.store(tail)
+	return n, tail - start, err
+}

@@ -1,0 +1,382 @@
+package ring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstream/bpfstream/internal/core"
+)
+
+// Bits of struct bpf_ringbuf_hdr's len (include/uapi/linux/bpf.h).
+const (
+	ringbufBusyBit    = 1 << 31
+	ringbufDiscardBit = 1 << 30
+	ringbufHdrSize    = 8
+)
+
+// ErrCorrupt means a buffer holds a record that cannot be: a length beyond
+// the data the producer published, or a misaligned position.
+var ErrCorrupt = errors.New("ring: corrupt buffer")
+
+// RingbufMap names one BPF_MAP_TYPE_RINGBUF to read: its fd (which must stay
+// open while the reader maps it; the mapping itself keeps the ring alive
+// afterwards) and its size (max_entries).
+type RingbufMap struct {
+	FD   int
+	Size int
+}
+
+// rbRing is one mapped ring buffer.
+type rbRing struct {
+	// cons is the reader's position: every record before it has been
+	// handed over (or skipped). The kernel sees it once it is published to
+	// *consPos.
+	cons    uintptr
+	pub     uintptr  // the position last stored to *consPos
+	consPos *uintptr // consumer page, RW
+	prodPos *uintptr // producer page, RO
+	data    unsafe.Pointer
+	mask    uintptr
+	size    int
+	source  int
+	consMap []byte
+	prodMap []byte
+}
+
+// Ringbuf reads one or more BPF ring buffers through one epoll instance.
+// Records carry CPU core.NoCPU and Source = the index of their map.
+type Ringbuf struct {
+	p        *poller
+	rings    []rbRing
+	opts     Options
+	maxBatch uintptr // bytes one Drain takes at most before returning
+	next     int     // ring the next round starts with
+	spin     spin
+}
+
+// NewRingbuf maps the ring buffers and registers them with a new epoll
+// instance.
+func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
+	if len(maps) == 0 {
+		return nil, fmt.Errorf("ring: no ring buffer to read: %w", core.ErrInvalidOptions)
+	}
+	opts = opts.withDefaults()
+	page := os.Getpagesize()
+	r := &Ringbuf{opts: opts, rings: make([]rbRing, 0, len(maps))}
+	defer func() {
+		if err != nil {
+			_ = r.unmap()
+		}
+	}()
+	for i, m := range maps {
+		if m.Size <= 0 || m.Size&(m.Size-1) != 0 || m.Size%page != 0 {
+			return nil, fmt.Errorf("ring: ring buffer %d has size %d, not a power-of-two multiple of the page size: %w", i, m.Size, core.ErrInvalidOptions)
+		}
+		cons, err := mmap(m.FD, 0, page, unix.PROT_READ|unix.PROT_WRITE)
+		if err != nil {
+			return nil, fmt.Errorf("ring: map consumer page of ring %d: %w", i, err)
+		}
+		// The producer page, then the data pages mapped twice in a row, so
+		// that a record wrapping around the end is contiguous.
+		prod, err := mmap(m.FD, int64(page), page+2*m.Size, unix.PROT_READ)
+		if err != nil {
+			_ = unix.Munmap(cons)
+			return nil, fmt.Errorf("ring: map data pages of ring %d: %w", i, err)
+		}
+		rg := rbRing{
+			consPos: (*uintptr)(unsafe.Pointer(&cons[0])),
+			prodPos: (*uintptr)(unsafe.Pointer(&prod[0])),
+			data:    unsafe.Pointer(&prod[page]),
+			mask:    uintptr(m.Size - 1),
+			size:    m.Size,
+			source:  i,
+			consMap: cons,
+			prodMap: prod,
+		}
+		rg.cons = atomic.LoadUintptr(rg.consPos)
+		rg.pub = rg.cons
+		r.rings = append(r.rings, rg)
+		r.maxBatch += uintptr(m.Size)
+	}
+	r.p, err = newPoller(len(maps), opts.Interval)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range maps {
+		if err := r.p.add(m.FD, i); err != nil {
+			r.p.closeFDs()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *Ringbuf) unmap() error {
+	var errs []error
+	for i := range r.rings {
+		rg := &r.rings[i]
+		if rg.consMap != nil {
+			rg.store(rg.cons) // the record a batch held back
+		}
+		if rg.prodMap != nil {
+			errs = append(errs, unix.Munmap(rg.prodMap))
+		}
+		if rg.consMap != nil {
+			errs = append(errs, unix.Munmap(rg.consMap))
+		}
+		rg.prodMap, rg.consMap = nil, nil
+	}
+	return errors.Join(errs...)
+}
+
+// Size returns the sum of the rings' sizes.
+func (r *Ringbuf) Size() int {
+	n := 0
+	for i := range r.rings {
+		n += r.rings[i].size
+	}
+	return n
+}
+
+// Pending returns the bytes waiting in the rings (records not yet published
+// as consumed, headers included): while a Consume runs, up to 4 KiB of
+// records already handed over, and the last record of a batch, may still
+// count. It must not be called after Close.
+func (r *Ringbuf) Pending() int {
+	n := 0
+	for i := range r.rings {
+		rg := &r.rings[i]
+		n += int(atomic.LoadUintptr(rg.prodPos) - atomic.LoadUintptr(rg.consPos))
+	}
+	return n
+}
+
+// Interrupt makes a blocked or the next Drain return core.ErrWake.
+func (r *Ringbuf) Interrupt() { r.p.wake() }
+
+// Close releases the mappings and descriptors, at once or, when a Drain is
+// running, as soon as it returns (it is woken and returns core.ErrClosed).
+func (r *Ringbuf) Close() error { return r.p.close(r.unmap) }
+
+// publish stores every ring's position for the kernel.
+func (r *Ringbuf) publish() {
+	for i := range r.rings {
+		r.rings[i].store(r.rings[i].cons)
+	}
+}
+
+// pollRounds is how many empty rounds Drain makes before it sleeps in epoll.
+const pollRounds = 64
+
+// publishAll publishes every ring's full position and reports whether a
+// ring has records waiting after that.
+func (r *Ringbuf) publishAll() bool {
+	waiting := false
+	for i := range r.rings {
+		rg := &r.rings[i]
+		rg.store(rg.cons)
+		if atomic.LoadUintptr(rg.prodPos) != rg.cons {
+			waiting = true
+		}
+	}
+	return waiting
+}
+
+// store publishes cons unless it is already published: the producer reads
+// the consumer position on every reserve, so each store costs it a cache
+// miss; storing an unchanged value while the reader waits for a busy record
+// slowed the producer down 2.5x.
+func (rg *rbRing) store(cons uintptr) {
+	if cons != rg.pub {
+		atomic.StoreUintptr(rg.consPos, cons)
+		rg.pub = cons
+	}
+}
+
+// Drain implements core.Source: it hands over what is waiting in all rings,
+// round robin by slices, waiting in epoll first only when every ring is
+// empty.
+func (r *Ringbuf) Drain(emit func(core.Record) error) error {
+	if !r.p.enter() {
+		return core.ErrClosed
+	}
+	var delivered int
+	batchDone := false
+	defer func() {
+		// Publish everything, also on a panic in emit (the record being
+		// handed over is not published, so the next Drain hands it over
+		// again) — except after a plain batch, which keeps the last
+		// record held back (see slice) because the loop calls Drain again
+		// at once.
+		if !batchDone {
+			r.publish()
+		}
+		r.p.leave()
+		if delivered > 0 {
+			r.opts.Counters.Wakeups.Add(1)
+		}
+	}()
+	var taken uintptr
+	timedOut := false
+	polls := 0
+	for {
+		n, moved, busy, err := r.round(emit)
+		delivered += n
+		taken += moved
+		if err != nil {
+			return err
+		}
+		if moved > 0 {
+			r.spin.reset()
+			if taken < r.maxBatch && !r.p.closed.Load() {
+				continue
+			}
+		}
+		if delivered > 0 {
+			batchDone = true
+			return nil
+		}
+		if r.p.closed.Load() {
+			return core.ErrClosed
+		}
+		if moved > 0 { // only discarded records
+			continue
+		}
+		if timedOut {
+			return core.ErrWake
+		}
+		if !busy && polls < pollRounds {
+			// Look again a few times before sleeping: a producer that is
+			// still running commits within microseconds, and reading
+			// its records without sleeping spares it the wake-ups.
+			polls++
+			continue
+		}
+		// About to sleep: publish everything (also the held-back record)
+		// so that the next commit wakes us, and look once more.
+		if r.publishAll() {
+			continue
+		}
+		timeout := r.p.timeout
+		if busy {
+			if timeout = r.spin.stalled(); timeout == 0 {
+				continue
+			}
+		}
+		ready, woken, err := r.p.wait(timeout)
+		if err != nil {
+			return err
+		}
+		if woken {
+			if r.p.closed.Load() {
+				return core.ErrClosed
+			}
+			return core.ErrWake
+		}
+		// A timeout (or the end of a short wait for a busy record) ends
+		// the Drain after one more round, so the loop can look at its
+		// context; data found by that round is still handed over.
+		timedOut = ready == 0 && !busy
+	}
+}
+
+// round takes one slice from every ring, starting after the ring the last
+// round started with. It reports the records handed over, the bytes of ring
+// consumed, and whether a ring stopped at a record not yet committed.
+func (r *Ringbuf) round(emit func(core.Record) error) (n int, moved uintptr, busy bool, err error) {
+	k := len(r.rings)
+	start := r.next
+	if r.next++; r.next == k {
+		r.next = 0
+	}
+	for j := 0; j < k; j++ {
+		i := start + j
+		if i >= k {
+			i -= k
+		}
+		rn, rmoved, rbusy, err := r.slice(&r.rings[i], emit)
+		n += rn
+		moved += rmoved
+		busy = busy || rbusy
+		if err != nil {
+			return n, moved, busy, err
+		}
+	}
+	return n, moved, busy, nil
+}
+
+// slice hands over up to one slice of rg's committed records, in order, and
+// publishes the new position.
+func (r *Ringbuf) slice(rg *rbRing, emit func(core.Record) error) (n int, moved uintptr, busy bool, err error) {
+	cons := rg.cons
+	prod := atomic.LoadUintptr(rg.prodPos)
+	if prod == cons {
+		return 0, 0, false, nil
+	}
+	start, last := cons, cons
+	limitRecords := r.opts.SliceRecords
+	limitBytes := uintptr(r.opts.SliceBytes)
+	publishBytes := uintptr(r.opts.PublishBytes)
+	for {
+		// The atomic load of len orders it before the reads of the
+		// sample: the kernel clears the busy bit with an xchg after
+		// writing the record.
+		hdr := atomic.LoadUint32((*uint32)(unsafe.Add(rg.data, cons&rg.mask)))
+		if hdr&ringbufBusyBit != 0 {
+			busy = true
+			break
+		}
+		ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
+		next := cons + ringbufHdrSize + (ln+7)&^7
+		if next-cons > prod-cons {
+			err = fmt.Errorf("ring: ring buffer %d: record of %d bytes at %d beyond the producer position %d: %w", rg.source, ln, cons, prod, ErrCorrupt)
+			break
+		}
+		if hdr&ringbufDiscardBit == 0 {
+			// Published as consumed only after emit returns.
+			rg.cons = cons
+			last = cons
+			sample := unsafe.Slice((*byte)(unsafe.Add(rg.data, (cons+ringbufHdrSize)&rg.mask)), ln)
+			if err = emit(core.Record{Sample: sample, CPU: core.NoCPU, Source: rg.source}); err != nil {
+				cons = next // handed over: the handler saw it
+				n++
+				break
+			}
+			n++
+			if r.p.closed.Load() {
+				cons = next
+				break
+			}
+		}
+		cons = next
+		if n >= limitRecords || cons-start >= limitBytes {
+			break
+		}
+		if cons-rg.pub >= publishBytes {
+			rg.store(cons)
+		}
+		if cons == prod {
+			if prod = atomic.LoadUintptr(rg.prodPos); prod == cons {
+				break
+			}
+		}
+	}
+	rg.cons = cons
+	if err == nil && !busy && n > 0 && cons == prod && last >= rg.pub {
+		// Caught up with the producer: publish all but the last record.
+		// With the kernel's adaptive wake-ups a commit wakes the reader
+		// when it starts at the published position; holding one record
+		// back means the records committed while we are still reading
+		// (or polling, in Drain) cost the producer no wake-up. Drain
+		// publishes everything before it sleeps.
+		rg.store(last)
+	} else {
+		rg.store(cons)
+	}
+	return n, cons - start, busy, err
+}

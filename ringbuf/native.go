@@ -1,0 +1,31 @@
+package ringbuf
+
+import (
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/ring"
+)
+
+// nativeBackend reads the ring(s) in place through bpfstream's own mmap
+// reader (internal/ring): no copy, no lock and no syscall per record, the
+// consumer position published once per slice of records.
+type nativeBackend struct {
+	*ring.Ringbuf
+}
+
+func newNativeBackend(maps []*ebpf.Map, opts Options, counters *core.Counters) (*nativeBackend, error) {
+	rms := make([]ring.RingbufMap, len(maps))
+	for i, m := range maps {
+		rms[i] = ring.RingbufMap{FD: m.FD(), Size: int(m.MaxEntries())}
+	}
+	rd, err := ring.NewRingbuf(rms, ring.Options{Interval: opts.DrainInterval, Counters: counters})
+	if err != nil {
+		return nil, err
+	}
+	return &nativeBackend{rd}, nil
+}
+
+func (b *nativeBackend) size() int    { return b.Size() }
+func (b *nativeBackend) pending() int { return b.Pending() }
+func (b *nativeBackend) close() error { return b.Close() }

@@ -1,0 +1,50 @@
+package ringbuf
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfstream/bpfstream/internal/core"
+)
+
+// NewMulti returns one Consumer for several BPF_MAP_TYPE_RINGBUF maps, like
+// libbpf's ring_buffer__add: one goroutine and one epoll instance read them
+// all, and Record.Source is the index of the record's map in maps. Records of
+// one map arrive in commit order; records of different maps interleave.
+//
+// Reading is fair: the consumer takes at most a slice (1024 records or
+// 256 KiB) from one ring before it turns to the next ready one, round robin,
+// so a busy ring cannot hold a quiet one's records back behind its whole
+// backlog.
+//
+// Only the native reader (the default) reads several maps; Options.Reader
+// must be ReaderNative. Options.DropCounter, when set, is the drop counter of
+// all the maps' programs together. The consumer does not take ownership of
+// the maps.
+func NewMulti(maps []*ebpf.Map, opts Options) (*Consumer, error) {
+	if len(maps) == 0 {
+		return nil, fmt.Errorf("ringbuf: NewMulti: no maps: %w", core.ErrInvalidOptions)
+	}
+	for i, m := range maps {
+		if err := core.CheckMap(fmt.Sprintf("ringbuf: map %d", i), m, ebpf.RingBuf); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Reader != ReaderNative {
+		return nil, fmt.Errorf("ringbuf: NewMulti needs ReaderNative, got Reader %d: %w", opts.Reader, core.ErrInvalidOptions)
+	}
+	if opts.DrainInterval < 0 {
+		return nil, fmt.Errorf("ringbuf: negative DrainInterval %s: %w", opts.DrainInterval, core.ErrInvalidOptions)
+	}
+	drops, err := newDropCounter(opts.DropCounter)
+	if err != nil {
+		return nil, err
+	}
+	counters := core.NewCounters(0)
+	rd, err := newNativeBackend(maps, opts, counters)
+	if err != nil {
+		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))
+	}
+	return &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}, nil
+}

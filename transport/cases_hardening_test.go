@@ -1,0 +1,119 @@
+package transport_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/soak"
+	"github.com/bpfstream/bpfstream/internal/streamtest"
+	"github.com/bpfstream/bpfstream/perfbuf"
+	"github.com/bpfstream/bpfstream/ringbuf"
+	"github.com/bpfstream/bpfstream/transport"
+)
+
+// hardCase is one transport and reader backend under test.
+type hardCase struct {
+	name string
+	kind producer.Kind
+	// open makes a consumer of p's map; perCPU sizes perfbuf buffers.
+	open func(p *producer.Producer, perCPU int) (transport.Consumer, error)
+}
+
+func hardCases() []hardCase {
+	perf := func(r perfbuf.Reader) func(*producer.Producer, int) (transport.Consumer, error) {
+		return func(p *producer.Producer, perCPU int) (transport.Consumer, error) {
+			return perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: perCPU, Reader: r})
+		}
+	}
+	ring := func(r ringbuf.Reader) func(*producer.Producer, int) (transport.Consumer, error) {
+		return func(p *producer.Producer, _ int) (transport.Consumer, error) {
+			return ringbuf.New(p.Map(), ringbuf.Options{DropCounter: p.Drops(), Reader: r})
+		}
+	}
+	return []hardCase{
+		{"perfbuf/native", producer.Perf, perf(perfbuf.ReaderNative)},
+		{"perfbuf/cilium", producer.Perf, perf(perfbuf.ReaderCilium)},
+		{"ringbuf/native", producer.RingbufReserve, ring(ringbuf.ReaderNative)},
+		{"ringbuf/cilium", producer.RingbufReserve, ring(ringbuf.ReaderCilium)},
+	}
+}
+
+// tap wraps a consumer and records the sequence number of every record its
+// handler is given, which is what Stats.Records counts. The channel API
+// calls Consume with its own handler, so the tap sees what the library took
+// from the kernel, and the test compares it with what the receiver got.
+type tap struct {
+	transport.Consumer
+	chk     *streamtest.Checker // shared across consumers of one producer
+	handled []uint64            // written by the consuming goroutine only
+	err     error               // first bad record
+}
+
+func (t *tap) Consume(ctx context.Context, h transport.Handler) error {
+	if h == nil {
+		return t.Consumer.Consume(ctx, nil)
+	}
+	return t.Consumer.Consume(ctx, func(r transport.Record) error {
+		hdr, err := producer.ParseHeader(r.Sample)
+		if err == nil {
+			err = t.chk.Add(r)
+		}
+		if err != nil && t.err == nil {
+			t.err = err
+		}
+		t.handled = append(t.handled, hdr.Seq)
+		return h(r)
+	})
+}
+
+// seqOf returns the producer sequence number of a sample, or fails tb.
+func seqOf(tb testing.TB, sample []byte) uint64 {
+	tb.Helper()
+	h, err := producer.ParseHeader(sample)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h.Seq
+}
+
+// within runs f on a new goroutine and fails tb, with every goroutine's
+// stack, when it does not return within d: a deadlock must fail the test, not
+// hang it until the global timeout.
+func within(tb testing.TB, d time.Duration, what string, f func()) {
+	tb.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		tb.Fatalf("%s did not return within %v: deadlock?\n\n%s", what, d, soak.Stacks())
+	}
+}
+
+// produceLoop keeps p producing, alternating CPUs, one Run of chunk samples
+// at a time, until the test ends or the returned stop is called. Samples are
+// committed in seq order (one producing thread at a time), so a ring buffer
+// holds them in seq order.
+func produceLoop(tb testing.TB, p *producer.Producer, chunk int, ncpu int) func() {
+	tb.Helper()
+	l := soak.Start(func(i int) error { return p.Run(i%ncpu, chunk) })
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			if err := l.Stop(); err != nil {
+				tb.Errorf("producer: %v", err)
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return stop
+}
+
+func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

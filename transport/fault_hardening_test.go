@@ -1,0 +1,219 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bpfstream/bpfstream/internal/leakcheck"
+	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/soak"
+	"github.com/bpfstream/bpfstream/internal/streamtest"
+	"github.com/bpfstream/bpfstream/transport"
+)
+
+// promptly is how soon Close and cancellation must end a Consume.
+const promptly = time.Second
+
+type boom struct{ msg string }
+
+// TestHandlerPanic: a panic in the handler reaches the caller of Consume
+// unchanged (the same value, recovered by the caller); Stats counts every
+// record the handler was given, the panicking one included; the consumer can
+// be consumed again, and that Consume hands over every record after the one
+// whose handler panicked, exactly once (the native readers hand the
+// panicking record over again, since its handler never returned; the cilium
+// readers had already taken it out of the buffer); Close then works at once
+// and nothing leaks.
+func TestHandlerPanic(t *testing.T) {
+	for _, hc := range hardCases() {
+		t.Run(hc.name, func(t *testing.T) {
+			leakcheck.Check(t)
+			const n, panicAt = 200, 50
+			p := streamtest.Load(t, producer.Config{Kind: hc.kind, SampleSize: 64})
+			c, err := hc.open(p, 64<<10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := p.Run(0, n); err != nil {
+				t.Fatal(err)
+			}
+			want := &boom{"handler panic"}
+			var calls int
+			var panicSeq uint64
+			var got any
+			within(t, 10*time.Second, "Consume with a panicking handler", func() {
+				defer func() { got = recover() }()
+				err := c.Consume(context.Background(), func(r transport.Record) error {
+					if calls++; calls == panicAt {
+						panicSeq = seqOf(t, r.Sample)
+						panic(want)
+					}
+					return nil
+				})
+				t.Errorf("Consume returned %v instead of panicking", err)
+			})
+			if got != any(want) {
+				t.Fatalf("recovered %#v, want the handler's own panic value %#v", got, want)
+			}
+			if s := c.Stats(); s.Records != panicAt {
+				t.Fatalf("Stats.Records = %d after %d handler calls", s.Records, panicAt)
+			}
+
+			// Consume again: the rest arrives.
+			var again []uint64
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = c.Consume(ctx, func(r transport.Record) error {
+				again = append(again, seqOf(t, r.Sample))
+				if again[len(again)-1] == n-1 {
+					return streamtest.ErrDone
+				}
+				return nil
+			})
+			if !errors.Is(err, streamtest.ErrDone) {
+				t.Fatalf("Consume after the panic: %v after %d records", err, len(again))
+			}
+			handlerCalls := uint64(calls + len(again))
+			if len(again) > 0 && again[0] == panicSeq {
+				t.Logf("the record whose handler panicked (seq %d) was handed over again", panicSeq)
+				again = again[1:]
+			}
+			for i, seq := range again {
+				if seq != panicSeq+1+uint64(i) {
+					t.Fatalf("after the panic, record %d has seq %d, want %d", i, seq, panicSeq+1+uint64(i))
+				}
+			}
+			if len(again) != n-int(panicSeq)-1 {
+				t.Fatalf("after the panic at seq %d got %d records, want %d", panicSeq, len(again), n-int(panicSeq)-1)
+			}
+			if s := c.Stats(); s.Records != handlerCalls {
+				t.Fatalf("Stats.Records = %d, handlers got %d records", s.Records, handlerCalls)
+			}
+			within(t, promptly, "Close after a handler panic", func() { err = c.Close() })
+			if err != nil {
+				t.Fatalf("Close after a handler panic: %v", err)
+			}
+		})
+	}
+}
+
+// TestMapClosedUnderConsume closes the producer's whole collection (its
+// program and every map, the consumer's map and the ringbuf drop counter
+// included) while Consume runs.
+//
+// The consumer cannot detect this: it holds the buffers through its own
+// references (mmaps of the ring, perf events installed in a clone of the perf
+// event array), which keep the kernel objects alive, and cilium's Map.FD is
+// not safe to read concurrently with Map.Close, so polling the user's map
+// would itself be a data race. What is asserted is the safe behaviour: no
+// panic and no error, records already in the buffer are still delivered after
+// the close, ctx and Close still end Consume promptly, Stats keeps working
+// (ringbuf: the closed drop counter can no longer be read, so LostKnown turns
+// false rather than reporting a wrong count), and nothing leaks.
+func TestMapClosedUnderConsume(t *testing.T) {
+	for _, hc := range hardCases() {
+		t.Run(hc.name, func(t *testing.T) {
+			for _, end := range []string{"cancel", "close"} {
+				t.Run(end, func(t *testing.T) {
+					leakcheck.Check(t)
+					mapClosed(t, hc, end == "close")
+				})
+			}
+		})
+	}
+}
+
+func mapClosed(t *testing.T, hc hardCase, byClose bool) {
+	const first, second = 100, 300
+	p := streamtest.Load(t, producer.Config{Kind: hc.kind, SampleSize: 64})
+	c, err := hc.open(p, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Stats reads the drop counter, so it must not race with the close
+	// below (cilium's Map is not safe for that): only the consuming
+	// goroutine runs during the close.
+	got := make(chan uint64, first+second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Consume(ctx, func(r transport.Record) error {
+			got <- seqOf(t, r.Sample)
+			return nil
+		})
+	}()
+	if err := p.Run(0, first); err != nil {
+		t.Fatal(err)
+	}
+	for i := range first {
+		select {
+		case <-got:
+		case err := <-done:
+			t.Fatalf("Consume returned %v after %d records", err, i)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d records arrived", i, first)
+		}
+	}
+	// Records waiting in the buffer when the maps go away.
+	if err := p.Run(0, second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range second {
+		select {
+		case <-got:
+		case err := <-done:
+			t.Fatalf("Consume returned %v after the maps were closed", err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("after the maps were closed, only %d of the %d records waiting arrived", i, second)
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Consume returned %v after the maps were closed", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s := c.Stats()
+	if s.Records != first+second {
+		t.Fatalf("Stats.Records = %d, want %d", s.Records, first+second)
+	}
+	if hc.kind.Ringbuf() && s.LostKnown {
+		t.Errorf("Stats.LostKnown is true with a closed drop counter")
+	}
+	var want error = context.Canceled
+	var end time.Time
+	if byClose {
+		want = transport.ErrClosed
+		within(t, promptly, "Close", func() { err = c.Close() })
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		end = time.Now()
+	} else {
+		end = time.Now()
+		cancel()
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, want) {
+			t.Fatalf("Consume returned %v, want %v", err, want)
+		}
+		if d := time.Since(end); d > promptly {
+			t.Fatalf("Consume returned %v after the end", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Consume did not return after the end\n\n%s", soak.Stacks())
+	}
+	within(t, promptly, "Close", func() { err = c.Close() })
+	if err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	_ = c.Stats()
+}

@@ -27,12 +27,11 @@
 // slow handler holds back at most 4 KiB of space. One exception: when a
 // ringbuf slice ends because the reader has caught up with the producer, the
 // reader publishes all but the last record and polls a few more times before
-// it sleeps (publishing everything first). With the kernel's adaptive
+// it ends the batch (publishing everything as Drain returns). With the kernel's adaptive
 // wake-ups a commit wakes the reader when it starts at the published
 // position, so a reader that publishes "caught up" while it is still awake
 // makes the producer pay a wake-up for nothing; measured, this doubled the
-// producer's wake-ups and cost it a third of its rate. Close and every
-// return other than a plain batch publish everything. (An earlier version
+// producer's wake-ups and cost it a third of its rate. (An earlier version
 // published once per slice only: a producer forcing a wake-up once 16 KiB
 // waited then saw 16 KiB waiting almost always, forced a wake-up per record
 // and ran at a third of its speed.) For ring buffers with the kernel's adaptive

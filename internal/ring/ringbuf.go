@@ -144,9 +144,8 @@ func (r *Ringbuf) Size() int {
 }
 
 // Pending returns the bytes waiting in the rings (records not yet published
-// as consumed, headers included): while a Consume runs, up to 4 KiB of
-// records already handed over, and the last record of a batch, may still
-// count. It must not be called after Close.
+// as consumed, headers included): while a Drain runs, up to 4 KiB of records
+// already handed over may still count. It must not be called after Close.
 func (r *Ringbuf) Pending() int {
 	n := 0
 	for i := range r.rings {
@@ -206,16 +205,11 @@ func (r *Ringbuf) Drain(emit func(core.Record) error) error {
 		return core.ErrClosed
 	}
 	var delivered int
-	batchDone := false
 	defer func() {
-		// Publish everything, also on a panic in emit (the record being
-		// handed over is not published, so the next Drain hands it over
-		// again) — except after a plain batch, which keeps the last
-		// record held back (see slice) because the loop calls Drain again
-		// at once.
-		if !batchDone {
-			r.publish()
-		}
+		// Publish everything, also the record a caught-up slice held back
+		// and on a panic in emit (the record being handed over is not
+		// published, so the next Drain hands it over again).
+		r.publish()
 		r.p.leave()
 		if delivered > 0 {
 			r.opts.Counters.Wakeups.Add(1)
@@ -231,34 +225,35 @@ func (r *Ringbuf) Drain(emit func(core.Record) error) error {
 		if err != nil {
 			return err
 		}
+		closed := r.p.closed.Load()
 		if moved > 0 {
 			r.spin.reset()
-			if taken < r.maxBatch && !r.p.closed.Load() {
+			polls = 0
+			if taken < r.maxBatch && !closed {
 				continue
 			}
-		}
-		if delivered > 0 {
-			batchDone = true
 			return nil
 		}
-		if r.p.closed.Load() {
-			return core.ErrClosed
+		if delivered > 0 {
+			if !busy && !closed && polls < pollRounds {
+				// Caught up, with the last record held back from the
+				// published position (see slice): look again a few
+				// times before ending the batch. A producer that is
+				// still running commits within microseconds, and its
+				// commits cost it no wake-up meanwhile.
+				polls++
+				continue
+			}
+			return nil
 		}
-		if moved > 0 { // only discarded records
-			continue
+		if closed {
+			return core.ErrClosed
 		}
 		if timedOut {
 			return core.ErrWake
 		}
-		if !busy && polls < pollRounds {
-			// Look again a few times before sleeping: a producer that is
-			// still running commits within microseconds, and reading
-			// its records without sleeping spares it the wake-ups.
-			polls++
-			continue
-		}
-		// About to sleep: publish everything (also the held-back record)
-		// so that the next commit wakes us, and look once more.
+		// About to sleep: make sure everything is published, so that the
+		// next commit wakes us, and look once more.
 		if r.publishAll() {
 			continue
 		}
@@ -373,7 +368,7 @@ func (r *Ringbuf) slice(rg *rbRing, emit func(core.Record) error) (n int, moved 
 		// when it starts at the published position; holding one record
 		// back means the records committed while we are still reading
 		// (or polling, in Drain) cost the producer no wake-up. Drain
-		// publishes everything before it sleeps.
+		// publishes everything before it returns.
 		rg.store(last)
 	} else {
 		rg.store(cons)

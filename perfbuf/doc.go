@@ -12,7 +12,10 @@
 // The kernel counts what it could not write into a full buffer and reports it
 // to the reader; those counts are Stats.Lost and Stats.LostPerCPU, and
 // Options.OnLost sees each report. A lost report arrives only after the next
-// successful write to the same CPU's buffer.
+// successful write to the same CPU's buffer. Samples still unread when the
+// consumer is closed go away with the buffers; the native reader (the
+// default) counts them in Stats.Lost too, so Records + Lost is what the
+// program wrote.
 //
 // Samples are padded by the kernel: Record.Sample carries 0-7 trailing bytes
 // after what the program wrote. Decode a fixed-size prefix (package event

@@ -101,14 +101,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.DrainInterval == 0 && (o.WakeupEvents > 1 || o.WakeupBytes > 0) {
 		o.DrainInterval = DefaultDrainInterval
 	}
-	if o.Reorder != nil {
-		if err := o.Reorder.Validate("perfbuf"); err != nil {
-			return o, err
-		}
-		if d := o.Reorder.DrainInterval(); d > 0 && (o.DrainInterval == 0 || d < o.DrainInterval) {
-			o.DrainInterval = d
-		}
+	d, err := reorder.DrainTimer(o.Reorder, "perfbuf", o.DrainInterval)
+	if err != nil {
+		return o, err
 	}
+	o.DrainInterval = d
 	return o, nil
 }
 

@@ -147,3 +147,27 @@ func TestNoAllocationsPerRecord(t *testing.T) {
 	attempted := streamtest.Attempted(t, p)
 	require.Less(t, streamtest.ConsumeAllocs(t, c, attempted), uint64(100), "the callback path must not allocate per record")
 }
+
+// TestCloseCountsUnread: samples left in the buffers when the consumer is
+// closed go away with them; the native reader counts them as lost, so
+// delivered + lost == attempted still holds after Close.
+func TestCloseCountsUnread(t *testing.T) {
+	p := streamtest.Load(t, producer.Config{Kind: producer.Perf, SampleSize: 64})
+	c, err := perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: 1 << 20})
+	require.NoError(t, err)
+	require.NoError(t, p.RunParallel(allCPUs(), 1000))
+	var got uint64
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = c.Consume(ctx, func(transport.Record) error {
+		if got++; got == 300 {
+			return streamtest.ErrDone
+		}
+		return nil
+	})
+	require.ErrorIs(t, err, streamtest.ErrDone)
+	require.NoError(t, c.Close())
+	s := c.Stats()
+	require.Equal(t, uint64(300), s.Records)
+	require.Equal(t, streamtest.Attempted(t, p), s.Records+s.Lost)
+}

@@ -2,12 +2,16 @@ package ringbuf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/reorder"
 )
+
+func recordSource(r core.Record) int { return r.Source }
 
 // Consumer reads one BPF ring buffer. It implements transport.Consumer.
 type Consumer struct {
@@ -15,6 +19,8 @@ type Consumer struct {
 	counters *core.Counters
 	drops    *dropCounter
 	rd       backend
+	stage    *reorder.Stage // nil without Options.Reorder
+	owned    []*ebpf.Map    // inner maps opened by NewArrayOfMaps
 }
 
 // backend is a ring reader plugged into the shared consume loop.
@@ -33,8 +39,9 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err := core.CheckMap("ringbuf", m, ebpf.RingBuf); err != nil {
 		return nil, err
 	}
-	if opts.DrainInterval < 0 {
-		return nil, fmt.Errorf("ringbuf: negative DrainInterval %s: %w", opts.DrainInterval, core.ErrInvalidOptions)
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	drops, err := newDropCounter(opts.DropCounter)
 	if err != nil {
@@ -63,7 +70,13 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 
 // Consume implements transport.Consumer: it hands each record to h in commit
 // order, with CPU -1. Record.Sample is valid only until h returns.
+//
+// With Options.Reorder (several rings), records pass through the
+// re-ordering stage first and own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h core.Handler) error {
+	if c.stage != nil && h != nil {
+		ctx, h = c.stage.Wrap(ctx, h, recordSource, &c.counters.Late)
+	}
 	return core.Loop(ctx, "ringbuf", c.lc, c.rd, c.counters, h)
 }
 
@@ -88,7 +101,11 @@ func (c *Consumer) Close() error {
 	if !c.lc.Close() {
 		return nil
 	}
-	if err := c.rd.close(); err != nil {
+	err := c.rd.close()
+	for _, m := range c.owned {
+		err = errors.Join(err, m.Close())
+	}
+	if err != nil {
 		return fmt.Errorf("ringbuf: close: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/reorder"
 )
 
 // NewMulti returns one Consumer for several BPF_MAP_TYPE_RINGBUF maps, like
@@ -20,8 +21,9 @@ import (
 //
 // Only the native reader (the default) reads several maps; Options.Reader
 // must be ReaderNative. Options.DropCounter, when set, is the drop counter of
-// all the maps' programs together. The consumer does not take ownership of
-// the maps.
+// all the maps' programs together. Options.Reorder merges the rings by
+// timestamp (each ring being in order). The consumer does not take ownership
+// of the maps.
 func NewMulti(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	if len(maps) == 0 {
 		return nil, fmt.Errorf("ringbuf: NewMulti: no maps: %w", core.ErrInvalidOptions)
@@ -34,8 +36,9 @@ func NewMulti(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	if opts.Reader != ReaderNative {
 		return nil, fmt.Errorf("ringbuf: NewMulti needs ReaderNative, got Reader %d: %w", opts.Reader, core.ErrInvalidOptions)
 	}
-	if opts.DrainInterval < 0 {
-		return nil, fmt.Errorf("ringbuf: negative DrainInterval %s: %w", opts.DrainInterval, core.ErrInvalidOptions)
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	drops, err := newDropCounter(opts.DropCounter)
 	if err != nil {
@@ -46,5 +49,9 @@ func NewMulti(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))
 	}
-	return &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}, nil
+	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
+	if opts.Reorder != nil {
+		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(maps))
+	}
+	return c, nil
 }

@@ -1,9 +1,13 @@
 package ringbuf
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/reorder"
 )
 
 // Options configure a Consumer. The zero value is valid.
@@ -17,9 +21,33 @@ type Options struct {
 	// least this often even when the kernel sends no wake-up: needed for
 	// producers that submit with BPF_RB_NO_WAKEUP.
 	DrainInterval time.Duration
+	// Reorder, when set, merges several rings (NewMulti, NewArrayOfMaps)
+	// into timestamp order (see Reorder). Records then own their bytes.
+	Reorder *Reorder
 	// Reader selects the reader implementation; the zero value is the
 	// default.
 	Reader Reader
+}
+
+// Reorder configures the optional re-ordering stage, the same as perfbuf's:
+// each ring's records are in commit order, and the stage merges the rings by
+// the timestamp that Timestamp reads from each sample, holding a record until
+// it is provably the oldest or has waited Window (the latency it adds).
+// Records that cannot be placed are delivered at once and counted in
+// Stats.Late.
+type Reorder = reorder.Options
+
+// withDefaults validates o and derives the drain timer.
+func (o Options) withDefaults() (Options, error) {
+	if o.DrainInterval < 0 {
+		return o, fmt.Errorf("ringbuf: negative DrainInterval %s: %w", o.DrainInterval, core.ErrInvalidOptions)
+	}
+	d, err := reorder.DrainTimer(o.Reorder, "ringbuf", o.DrainInterval)
+	if err != nil {
+		return o, err
+	}
+	o.DrainInterval = d
+	return o, nil
 }
 
 // Reader selects the code that reads the ring.

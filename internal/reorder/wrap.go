@@ -43,23 +43,26 @@ type Options struct {
 	Window time.Duration
 }
 
-// Validate checks o; name prefixes the error.
-func (o *Options) Validate(name string) error {
+// DrainTimer validates o (nil means no stage) and returns the drain interval
+// a consumer whose own interval is interval needs so that held records leave
+// within about the window: a quarter of the window, at least a millisecond,
+// unless interval is already shorter. name prefixes errors.
+func DrainTimer(o *Options, name string, interval time.Duration) (time.Duration, error) {
+	if o == nil {
+		return interval, nil
+	}
 	if o.Timestamp == nil {
-		return fmt.Errorf("%s: Reorder.Timestamp is required: %w", name, core.ErrInvalidOptions)
+		return 0, fmt.Errorf("%s: Reorder.Timestamp is required: %w", name, core.ErrInvalidOptions)
 	}
 	if o.Window < 0 {
-		return fmt.Errorf("%s: negative Reorder.Window %s: %w", name, o.Window, core.ErrInvalidOptions)
+		return 0, fmt.Errorf("%s: negative Reorder.Window %s: %w", name, o.Window, core.ErrInvalidOptions)
 	}
-	return nil
-}
-
-// DrainInterval is the drain timer a consumer needs so that held records
-// leave within about the window: a quarter of it, at least a millisecond.
-// Zero when the window is zero (nothing is held).
-func (o *Options) DrainInterval() time.Duration {
 	if o.Window == 0 {
-		return 0
+		return interval, nil // nothing is held
 	}
-	return max(o.Window/4, time.Millisecond)
+	d := max(o.Window/4, time.Millisecond)
+	if interval > 0 && interval < d {
+		return interval, nil
+	}
+	return d, nil
 }

@@ -163,15 +163,22 @@ func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 	}, nil
 }
 
-// release frees everything; run once, when no Drain runs.
+// release frees everything; run once, when no Drain runs. Samples still
+// unread go away with the buffers: they are counted as lost, so that
+// delivered + lost stays what the producers emitted.
 func (r *Perf) release() error {
 	var errs []error
 	if r.clone != nil {
+		// Closing the clone takes the buffers out of the map: no write
+		// lands after the count below.
 		errs = append(errs, r.clone.Close())
 		r.clone = nil
 	}
 	for i := range r.rings {
 		rg := &r.rings[i]
+		if rg.mmap != nil && r.opts.Counters != nil {
+			r.opts.Counters.AddLost(rg.cpu, rg.unread())
+		}
 		if rg.mmap != nil {
 			errs = append(errs, unix.Munmap(rg.mmap))
 			rg.mmap = nil
@@ -182,6 +189,31 @@ func (r *Perf) release() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unread counts the samples between the reader's position and the kernel's,
+// plus the losses reported there, without handing anything over.
+func (rg *perfRing) unread() uint64 {
+	var n uint64
+	head := atomic.LoadUint64(&rg.meta.Data_head)
+	for tail := rg.tail; tail < head; {
+		off := tail & rg.mask
+		hp := unsafe.Add(rg.data, off)
+		typ := *(*uint32)(hp)
+		size := uint64(*(*uint16)(unsafe.Add(hp, 6)))
+		if off&7 != 0 || size < perfHeaderSize || size > head-tail {
+			break // corrupt: count what could be read
+		}
+		switch {
+		case typ == perfRecordSample:
+			n++
+		case typ == perfRecordLost && size >= perfHeaderSize+16:
+			// The count is 8-byte aligned, so it never wraps itself.
+			n += *(*uint64)(unsafe.Add(rg.data, (tail+perfHeaderSize+8)&rg.mask))
+		}
+		tail += size
+	}
+	return n
 }
 
 // BufferBytes is the data size of all per-CPU buffers.

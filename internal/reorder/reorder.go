@@ -19,6 +19,9 @@ import (
 	"github.com/bpfstream/bpfstream/internal/core"
 )
 
+// clockEvery is how many pushes share one reading of the clock.
+const clockEvery = 64
+
 // Timestamp reads a record's timestamp from its sample; ok is false when the
 // sample has none (it is then released at once and counted as late).
 type Timestamp func(sample []byte) (ts uint64, ok bool)
@@ -26,18 +29,20 @@ type Timestamp func(sample []byte) (ts uint64, ok bool)
 // Stage is the merge. It is not safe for concurrent use: the consuming
 // goroutine owns it.
 type Stage struct {
-	ts       Timestamp
-	window   time.Duration
-	streams  []stream
-	heads    headHeap // streams with a waiting record, by head timestamp
-	seen     int      // streams that delivered at least once
-	expected int      // streams known to exist, whether seen or not
-	held     int
-	lastOut  uint64 // newest timestamp released
-	released bool   // whether lastOut is set
-	late     uint64
-	arena    core.Arena
-	now      func() time.Time
+	ts         Timestamp
+	window     time.Duration
+	streams    []stream
+	heads      headHeap // streams with a waiting record, by head timestamp
+	seen       int      // streams that delivered at least once
+	expected   int      // streams known to exist, whether seen or not
+	held       int
+	lastOut    uint64 // newest timestamp released
+	released   bool   // whether lastOut is set
+	late       uint64
+	clock      time.Time // cached s.now(), refreshed every clockEvery pushes
+	sinceClock int
+	arena      core.Arena
+	now        func() time.Time
 }
 
 type stream struct {
@@ -101,19 +106,30 @@ func (s *Stage) Push(r core.Record, key int, out core.Handler) error {
 		st.queue, st.head = st.queue[:n], 0
 	}
 	r.Sample = s.arena.Copy(r.Sample)
-	st.queue = append(st.queue, held{rec: r, ts: ts, arrived: s.now()})
+	// Reading the clock costs more than the rest of a push: refresh it
+	// every clockEvery pushes (and on every Release without a push), which
+	// keeps arrival times accurate to a few microseconds.
+	if s.sinceClock++; s.sinceClock >= clockEvery || s.clock.IsZero() {
+		s.clock, s.sinceClock = s.now(), 0
+	}
+	st.queue = append(st.queue, held{rec: r, ts: ts, arrived: s.clock})
 	s.held++
 	if st.index < 0 {
 		s.heads.push(key)
 	}
-	return s.Release(out)
+	return s.release(out, s.clock)
 }
 
 // Release hands out every record that is ready: provably the oldest, or held
 // for the window. Call it when no records arrive, too, so held records leave
 // within the window.
 func (s *Stage) Release(out core.Handler) error {
-	var now time.Time
+	return s.release(out, time.Time{})
+}
+
+// release is Release with the time to judge the window by; zero means read
+// the clock when it is needed. Push passes its cached clock.
+func (s *Stage) release(out core.Handler, now time.Time) error {
 	for s.heads.Len() > 0 {
 		st := &s.streams[s.heads.keys[0]]
 		h := st.queue[st.head]
@@ -122,6 +138,7 @@ func (s *Stage) Release(out core.Handler) error {
 			// an older record, so wait for the window.
 			if now.IsZero() {
 				now = s.now()
+				s.clock, s.sinceClock = now, 0
 			}
 			if now.Sub(h.arrived) < s.window {
 				return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -85,14 +86,7 @@ func NewStream[T any](ctx context.Context, c transport.Consumer, dec *Decoder[T]
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Stream[T]{C: ch, dec: dec, cancel: cancel, done: make(chan struct{}), exited: make(chan struct{})}
 	h := Handler(dec, func(v *T, rec transport.Record) error {
-		select {
-		case ch <- Item[T]{Event: *v, CPU: rec.CPU, Source: rec.Source}:
-			return nil
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-c.Done():
-			return transport.ErrClosed
-		}
+		return core.Send(ctx, c.Done(), ch, Item[T]{Event: *v, CPU: rec.CPU, Source: rec.Source})
 	}, func(rec transport.Record, err error) error {
 		s.mu.Lock()
 		s.decErr++

@@ -39,6 +39,11 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err := core.CheckMap("ringbuf", m, ebpf.RingBuf); err != nil {
 		return nil, err
 	}
+	return open([]*ebpf.Map{m}, opts)
+}
+
+// open builds a consumer for maps, already checked to be ring buffers.
+func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -49,23 +54,24 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	}
 	counters := core.NewCounters(0)
 	var rd backend
-	switch opts.Reader {
-	case ReaderNative:
-		rd, err = newNativeBackend([]*ebpf.Map{m}, opts, counters)
-	case ReaderCilium:
-		rd, err = newCiliumBackend(m, opts, counters)
+	switch {
+	case opts.Reader == ReaderNative:
+		rd, err = newNativeBackend(maps, opts, counters)
+	case opts.Reader == ReaderCilium && len(maps) == 1:
+		rd, err = newCiliumBackend(maps[0], opts, counters)
+	case opts.Reader == ReaderCilium:
+		return nil, fmt.Errorf("ringbuf: only ReaderNative reads several rings: %w", core.ErrInvalidOptions)
 	default:
 		return nil, fmt.Errorf("ringbuf: unknown Reader %d: %w", opts.Reader, core.ErrInvalidOptions)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))
 	}
-	return &Consumer{
-		lc:       core.NewLifecycle(),
-		counters: counters,
-		rd:       rd,
-		drops:    drops,
-	}, nil
+	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
+	if opts.Reorder != nil {
+		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(maps))
+	}
+	return c, nil
 }
 
 // Consume implements transport.Consumer: it hands each record to h in commit

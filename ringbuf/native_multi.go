@@ -6,7 +6,6 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/reorder"
 )
 
 // NewMulti returns one Consumer for several BPF_MAP_TYPE_RINGBUF maps, like
@@ -33,25 +32,5 @@ func NewMulti(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 			return nil, err
 		}
 	}
-	if opts.Reader != ReaderNative {
-		return nil, fmt.Errorf("ringbuf: NewMulti needs ReaderNative, got Reader %d: %w", opts.Reader, core.ErrInvalidOptions)
-	}
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	drops, err := newDropCounter(opts.DropCounter)
-	if err != nil {
-		return nil, err
-	}
-	counters := core.NewCounters(0)
-	rd, err := newNativeBackend(maps, opts, counters)
-	if err != nil {
-		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))
-	}
-	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
-	if opts.Reorder != nil {
-		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(maps))
-	}
-	return c, nil
+	return open(maps, opts)
 }

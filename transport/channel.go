@@ -79,22 +79,7 @@ func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Recor
 		defer close(ch)
 		s.err = c.Consume(ctx, func(r Record) error {
 			r.Sample = a.Copy(r.Sample)
-			// A record is dropped at the end only when the channel is
-			// full: with room, send even if ctx is already done (a
-			// select among ready cases picks at random).
-			select {
-			case ch <- r:
-				return nil
-			default:
-			}
-			select {
-			case ch <- r:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-done:
-				return ErrClosed
-			}
+			return core.Send(ctx, done, ch, r)
 		})
 	}()
 	return s
@@ -161,20 +146,8 @@ func (b *batcher) flush() error {
 	if len(b.cur) == 0 || b.sendErr != nil {
 		return b.sendErr
 	}
-	select {
-	case b.ch <- b.cur: // with room, even if consumption is ending
+	if b.sendErr = core.Send(b.ctx, b.done, b.ch, b.cur); b.sendErr == nil {
 		b.cur = nil
-		return nil
-	default:
-	}
-	select {
-	case b.ch <- b.cur:
-		b.cur = nil
-		return nil
-	case <-b.ctx.Done():
-		b.sendErr = b.ctx.Err()
-	case <-b.done:
-		b.sendErr = ErrClosed
 	}
 	return b.sendErr
 }

@@ -39,7 +39,7 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 	}, nil
 }
 
-func (b *ciliumBackend) Drain(emit func(core.Record) error) error {
+func (b *ciliumBackend) Drain(emit *core.Emitter) error {
 	// We are the reader's only caller, so it is idle and SetDeadline
 	// does not wait for its lock.
 	b.timer.Arm(b.rd.SetDeadline)
@@ -55,7 +55,7 @@ func (b *ciliumBackend) Drain(emit func(core.Record) error) error {
 			if b.onLost != nil {
 				b.onLost(b.rec.CPU, b.rec.LostSamples)
 			}
-		} else if err := emit(core.Record{Sample: b.rec.RawSample, CPU: b.rec.CPU}); err != nil {
+		} else if err := emit.Emit(core.Record{Sample: b.rec.RawSample, CPU: b.rec.CPU}); err != nil {
 			return err
 		}
 		if b.rec.Remaining == 0 {

@@ -24,7 +24,7 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 	return &ciliumBackend{rd: rd, counters: counters, timer: core.DrainTimer{Interval: opts.DrainInterval}}, nil
 }
 
-func (b *ciliumBackend) Drain(emit func(core.Record) error) error {
+func (b *ciliumBackend) Drain(emit *core.Emitter) error {
 	// We are the reader's only caller, so it is idle and SetDeadline
 	// does not wait for its lock.
 	b.timer.Arm(b.rd.SetDeadline)
@@ -35,7 +35,7 @@ func (b *ciliumBackend) Drain(emit func(core.Record) error) error {
 		if first {
 			b.counters.Wakeups.Add(1)
 		}
-		if err := emit(core.Record{Sample: b.rec.RawSample, CPU: core.NoCPU}); err != nil {
+		if err := emit.Emit(core.Record{Sample: b.rec.RawSample, CPU: core.NoCPU}); err != nil {
 			return err
 		}
 		if b.rec.Remaining == 0 {

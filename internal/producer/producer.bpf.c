@@ -28,6 +28,35 @@ const volatile __u32 sample_size = HDR_SIZE;
 /* Samples attempted by all programs and CPUs (delivered + dropped). */
 __u64 seq_counter = 0;
 
+#define MAX_CPUS 1024
+
+/*
+ * Samples each CPU may still emit, set by the loader before each test run.
+ * The kernel restarts an interrupted BPF_PROG_TEST_RUN from the beginning
+ * (cilium/ebpf retries on EINTR), so without a budget a run of n could emit
+ * more than n samples; with it, the restarted runs find it spent. An array
+ * indexed by CPU, not a per-CPU map, so that runs on different CPUs set their
+ * own slot without racing.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CPUS);
+	__type(key, __u32);
+	__type(value, __u64);
+} budget SEC(".maps");
+
+/* spend takes one sample from this CPU's budget; 0 when it is spent. */
+static __always_inline int spend(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 *left = bpf_map_lookup_elem(&budget, &cpu);
+
+	if (!left || *left == 0)
+		return 0;
+	*left -= 1; /* one runner per CPU at a time: no race */
+	return 1;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -104,6 +133,9 @@ int emit_ringbuf_output(struct __sk_buff *skb)
 	__u32 sz = size_of_sample();
 	struct scratch_buf *buf = scratch_slot();
 
+	if (!spend())
+		return 0;
+
 	if (!buf) {
 		__sync_fetch_and_add(&seq_counter, 1);
 		count_drop();
@@ -121,6 +153,9 @@ int emit_ringbuf_reserve(struct __sk_buff *skb)
 	__u32 sz = size_of_sample();
 	struct sample_hdr *h;
 
+	if (!spend())
+		return 0;
+
 	h = bpf_ringbuf_reserve(&rb, sz, 0);
 	if (!h) {
 		__sync_fetch_and_add(&seq_counter, 1);
@@ -137,6 +172,9 @@ int emit_perf(struct __sk_buff *skb)
 {
 	__u32 sz = size_of_sample();
 	struct scratch_buf *buf = scratch_slot();
+
+	if (!spend())
+		return 0;
 
 	if (!buf) {
 		__sync_fetch_and_add(&seq_counter, 1);

@@ -120,13 +120,14 @@ func (cfg Config) normalize() (Config, error) {
 // use, but Close must not race with a running Run, Attempted or Dropped.
 // After Close they return an error matching os.ErrClosed.
 type Producer struct {
-	cfg   Config
-	coll  *ebpf.Collection
-	prog  *ebpf.Program
-	out   *ebpf.Map
-	drops *ebpf.Map
-	seq   *uint64        // mmapped seq_counter, nil if mmap is unsupported
-	seqV  *ebpf.Variable // fallback for seq
+	cfg    Config
+	coll   *ebpf.Collection
+	prog   *ebpf.Program
+	out    *ebpf.Map
+	drops  *ebpf.Map
+	budget *ebpf.Map      // samples each CPU may still emit (see producer.bpf.c)
+	seq    *uint64        // mmapped seq_counter, nil if mmap is unsupported
+	seqV   *ebpf.Variable // fallback for seq
 
 	closed atomic.Bool
 }
@@ -192,14 +193,15 @@ func Load(cfg Config) (*Producer, error) {
 	}
 
 	p := &Producer{
-		cfg:   cfg,
-		coll:  coll,
-		prog:  coll.Programs[progName],
-		out:   coll.Maps[mapName],
-		drops: coll.Maps[producerMapDrops],
-		seqV:  coll.Variables[producerVarSeqCounter],
+		cfg:    cfg,
+		coll:   coll,
+		prog:   coll.Programs[progName],
+		out:    coll.Maps[mapName],
+		drops:  coll.Maps[producerMapDrops],
+		budget: coll.Maps[producerMapBudget],
+		seqV:   coll.Variables[producerVarSeqCounter],
 	}
-	if p.prog == nil || p.out == nil || p.drops == nil || p.seqV == nil {
+	if p.prog == nil || p.out == nil || p.drops == nil || p.budget == nil || p.seqV == nil {
 		coll.Close()
 		return nil, errors.New("producer: loaded collection lacks a program, map or variable")
 	}
@@ -274,7 +276,7 @@ func (p *Producer) runPinned(cpu, n int) error {
 		return fmt.Errorf("producer: pin to CPU %d: %w", cpu, err)
 	}
 
-	err := p.runN(n)
+	err := p.runN(cpu, n)
 
 	if unix.SchedSetaffinity(0, &old) == nil {
 		runtime.UnlockOSThread()
@@ -282,11 +284,16 @@ func (p *Producer) runPinned(cpu, n int) error {
 	return err
 }
 
-func (p *Producer) runN(n int) error {
+func (p *Producer) runN(cpu, n int) error {
 	// A socket filter test run needs at least an Ethernet header of input.
 	var pkt [64]byte
 	for n > 0 {
 		chunk := min(n, runChunk)
+		// The budget makes a run emit exactly chunk samples even when the
+		// kernel restarts it after a signal.
+		if err := p.budget.Update(uint32(cpu), uint64(chunk), ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("producer: set the budget of CPU %d: %w", cpu, err)
+		}
 		if _, err := p.prog.Run(&ebpf.RunOptions{Data: pkt[:], Repeat: uint32(chunk)}); err != nil {
 			if errors.Is(err, unix.EPERM) {
 				return fmt.Errorf("producer: test run (needs CAP_BPF or CAP_SYS_ADMIN): %w", err)

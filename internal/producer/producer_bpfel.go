@@ -31,6 +31,7 @@ type producerScratchBuf struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	producerMapBudget              = "budget"
 	producerMapDrops               = "drops"
 	producerMapPb                  = "pb"
 	producerMapRb                  = "rb"
@@ -95,6 +96,7 @@ type producerProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type producerMapSpecs struct {
+	Budget  *ebpf.MapSpec `ebpf:"budget"`
 	Drops   *ebpf.MapSpec `ebpf:"drops"`
 	Pb      *ebpf.MapSpec `ebpf:"pb"`
 	Rb      *ebpf.MapSpec `ebpf:"rb"`
@@ -131,6 +133,7 @@ func (o *producerObjects) Close() error {
 //
 // It can be passed to loadProducerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type producerMaps struct {
+	Budget  *ebpf.Map `ebpf:"budget"`
 	Drops   *ebpf.Map `ebpf:"drops"`
 	Pb      *ebpf.Map `ebpf:"pb"`
 	Rb      *ebpf.Map `ebpf:"rb"`
@@ -139,6 +142,7 @@ type producerMaps struct {
 
 func (m *producerMaps) Close() error {
 	return _ProducerClose(
+		m.Budget,
 		m.Drops,
 		m.Pb,
 		m.Rb,

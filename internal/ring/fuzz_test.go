@@ -54,12 +54,12 @@ func FuzzRingbufSlice(f *testing.F) {
 		r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
 		var total uintptr
 		for range 64 {
-			n, moved, busy, err := r.slice(rg, func(rec core.Record) error {
+			n, moved, busy, err := r.slice(rg, core.NewEmitter(func(rec core.Record) error {
 				if !inBounds(rec.Sample, mem) {
 					t.Fatalf("sample of %d bytes outside the ring", len(rec.Sample))
 				}
 				return nil
-			})
+			}))
 			total += moved
 			if err != nil {
 				if !errors.Is(err, ErrCorrupt) {
@@ -105,12 +105,12 @@ func FuzzPerfSlice(f *testing.F) {
 		}
 		r := &Perf{p: &poller{}, scratch: make([]byte, 1<<16), opts: PerfOptions{Options: Options{}.withDefaults()}}
 		for range 64 {
-			n, moved, err := r.slice(rg, func(rec core.Record) error {
+			n, moved, err := r.slice(rg, core.NewEmitter(func(rec core.Record) error {
 				if !inBounds(rec.Sample, mem) && !inBounds(rec.Sample, r.scratch) {
 					t.Fatalf("sample of %d bytes outside the buffer and the scratch space", len(rec.Sample))
 				}
 				return nil
-			})
+			}))
 			if err != nil {
 				if !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("error %v is not ErrCorrupt", err)

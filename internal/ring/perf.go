@@ -252,7 +252,7 @@ func (rg *perfRing) store(tail uint64) {
 
 // Drain implements core.Source, as Ringbuf.Drain does, for the per-CPU
 // buffers. Lost-sample records are counted, not handed over.
-func (r *Perf) Drain(emit func(core.Record) error) error {
+func (r *Perf) Drain(emit *core.Emitter) error {
 	if !r.p.enter() {
 		return core.ErrClosed
 	}
@@ -305,7 +305,7 @@ func (r *Perf) Drain(emit func(core.Record) error) error {
 	}
 }
 
-func (r *Perf) round(emit func(core.Record) error) (n int, moved uint64, err error) {
+func (r *Perf) round(emit *core.Emitter) (n int, moved uint64, err error) {
 	k := len(r.rings)
 	start := r.next
 	if r.next++; r.next >= k {
@@ -326,7 +326,7 @@ func (r *Perf) round(emit func(core.Record) error) (n int, moved uint64, err err
 	return n, moved, nil
 }
 
-func (r *Perf) slice(rg *perfRing, emit func(core.Record) error) (n int, moved uint64, err error) {
+func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err error) {
 	tail := rg.tail
 	head := atomic.LoadUint64(&rg.meta.Data_head)
 	if head == tail {
@@ -363,7 +363,7 @@ func (r *Perf) slice(rg *perfRing, emit func(core.Record) error) (n int, moved u
 			}
 			rg.tail = tail
 			sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfHeaderSize+4)), raw)
-			err = emit(core.Record{Sample: sample, CPU: rg.cpu})
+			err = emit.Emit(core.Record{Sample: sample, CPU: rg.cpu})
 			n++
 		case perfRecordLost:
 			if size >= perfHeaderSize+16 {

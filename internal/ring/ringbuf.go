@@ -200,7 +200,7 @@ func (rg *rbRing) store(cons uintptr) {
 // Drain implements core.Source: it hands over what is waiting in all rings,
 // round robin by slices, waiting in epoll first only when every ring is
 // empty.
-func (r *Ringbuf) Drain(emit func(core.Record) error) error {
+func (r *Ringbuf) Drain(emit *core.Emitter) error {
 	if !r.p.enter() {
 		return core.ErrClosed
 	}
@@ -283,7 +283,7 @@ func (r *Ringbuf) Drain(emit func(core.Record) error) error {
 // round takes one slice from every ring, starting after the ring the last
 // round started with. It reports the records handed over, the bytes of ring
 // consumed, and whether a ring stopped at a record not yet committed.
-func (r *Ringbuf) round(emit func(core.Record) error) (n int, moved uintptr, busy bool, err error) {
+func (r *Ringbuf) round(emit *core.Emitter) (n int, moved uintptr, busy bool, err error) {
 	k := len(r.rings)
 	start := r.next
 	if r.next++; r.next == k {
@@ -307,7 +307,7 @@ func (r *Ringbuf) round(emit func(core.Record) error) (n int, moved uintptr, bus
 
 // slice hands over up to one slice of rg's committed records, in order, and
 // publishes the new position.
-func (r *Ringbuf) slice(rg *rbRing, emit func(core.Record) error) (n int, moved uintptr, busy bool, err error) {
+func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, busy bool, err error) {
 	cons := rg.cons
 	prod := atomic.LoadUintptr(rg.prodPos)
 	if prod == cons {
@@ -337,7 +337,7 @@ func (r *Ringbuf) slice(rg *rbRing, emit func(core.Record) error) (n int, moved 
 			rg.cons = cons
 			last = cons
 			sample := unsafe.Slice((*byte)(unsafe.Add(rg.data, (cons+ringbufHdrSize)&rg.mask)), ln)
-			if err = emit(core.Record{Sample: sample, CPU: core.NoCPU, Source: rg.source}); err != nil {
+			if err = emit.Emit(core.Record{Sample: sample, CPU: core.NoCPU, Source: rg.source}); err != nil {
 				cons = next // handed over: the handler saw it
 				n++
 				break

@@ -264,7 +264,7 @@ type fakeSource struct {
 }
 
 // Drain implements core.Source.
-func (s *fakeSource) Drain(emit func(core.Record) error) error {
+func (s *fakeSource) Drain(emit *core.Emitter) error {
 	f := s.f
 	f.mu.Lock()
 	for f.head == len(f.queue) {
@@ -304,7 +304,7 @@ func (s *fakeSource) Drain(emit func(core.Record) error) error {
 
 // deliver lends r to emit and removes it from the queue if the loop handed
 // it to the handler (even if the handler panicked).
-func (s *fakeSource) deliver(emit func(core.Record) error, r transport.Record) error {
+func (s *fakeSource) deliver(emit *core.Emitter, r transport.Record) error {
 	s.lent = append(s.lent[:0], r.Sample...)
 	sample := s.lent[:len(r.Sample):len(r.Sample)]
 	if r.Sample == nil {
@@ -325,7 +325,7 @@ func (s *fakeSource) deliver(emit func(core.Record) error, r transport.Record) e
 		}
 		s.f.pop()
 	}()
-	return emit(transport.Record{Sample: sample, CPU: r.CPU, Source: r.Source})
+	return emit.Emit(transport.Record{Sample: sample, CPU: r.CPU, Source: r.Source})
 }
 
 // pop removes the record at the head of the queue after it was delivered.

@@ -2,6 +2,7 @@ package ringbuf_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log"
 	"time"
@@ -55,4 +56,31 @@ func ExampleNewMulti() {
 		}
 		return nil
 	})
+}
+
+// A ring per CPU in an ARRAY_OF_MAPS, merged into timestamp order by a u64
+// bpf_ktime_get_ns value the program writes at the start of each sample.
+// Compiled, not run.
+func ExampleNewArrayOfMaps() {
+	var perCPURings *ebpf.Map // BPF_MAP_TYPE_ARRAY_OF_MAPS of ring buffers
+	c, err := ringbuf.NewArrayOfMaps(perCPURings, ringbuf.Options{
+		Reorder: &ringbuf.Reorder{
+			Timestamp: func(sample []byte) (uint64, bool) {
+				if len(sample) < 8 {
+					return 0, false
+				}
+				return binary.NativeEndian.Uint64(sample), true
+			},
+			Window: 50 * time.Millisecond, // the latency the merge may add
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.Consume(context.Background(), func(rec transport.Record) error {
+		fmt.Println("ring", rec.Source, "sample of", len(rec.Sample), "bytes")
+		return nil
+	})
+	log.Printf("%d records could not be placed in order", c.Stats().Late)
 }

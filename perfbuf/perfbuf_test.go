@@ -2,7 +2,6 @@ package perfbuf_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
@@ -24,14 +23,6 @@ func newConsumer(t testing.TB, p *producer.Producer, opts perfbuf.Options) *perf
 	return c
 }
 
-func allCPUs() []int {
-	cpus := make([]int, runtime.NumCPU())
-	for i := range cpus {
-		cpus[i] = i
-	}
-	return cpus
-}
-
 // TestExactDelivery produces on every CPU at once into buffers that hold
 // everything, then checks every seq arrived once, in order per CPU, tagged
 // with the CPU that built it.
@@ -43,7 +34,7 @@ func TestExactDelivery(t *testing.T) {
 	p := streamtest.Load(t, producer.Config{Kind: producer.Perf})
 	// 40 bytes per record (8 header + 4 size + 24 sample + 4 padding).
 	c := newConsumer(t, p, perfbuf.Options{PerCPUBytes: 64 << 20})
-	cpus := allCPUs()
+	cpus := producer.AllCPUs()
 	require.NoError(t, p.RunParallel(cpus, n/len(cpus)))
 	attempted := streamtest.Attempted(t, p)
 	require.GreaterOrEqual(t, attempted, uint64(n/len(cpus)*len(cpus)))
@@ -155,7 +146,7 @@ func TestCloseCountsUnread(t *testing.T) {
 	p := streamtest.Load(t, producer.Config{Kind: producer.Perf, SampleSize: 64})
 	c, err := perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: 1 << 20})
 	require.NoError(t, err)
-	require.NoError(t, p.RunParallel(allCPUs(), 1000))
+	require.NoError(t, p.RunParallel(producer.AllCPUs(), 1000))
 	var got uint64
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -19,8 +19,8 @@ func BenchmarkReorder(b *testing.B) {
 		reorder *perfbuf.Reorder
 	}{
 		{"plain", nil},
-		{"reorder-1ms", &perfbuf.Reorder{Timestamp: ktime, Window: time.Millisecond}},
-		{"reorder-100ms", &perfbuf.Reorder{Timestamp: ktime, Window: 100 * time.Millisecond}},
+		{"reorder-1ms", &perfbuf.Reorder{Timestamp: producer.Ktime, Window: time.Millisecond}},
+		{"reorder-100ms", &perfbuf.Reorder{Timestamp: producer.Ktime, Window: 100 * time.Millisecond}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			perCPU := max(b.N/2, 1000)
@@ -30,7 +30,7 @@ func BenchmarkReorder(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Close()
-			if err := p.RunParallel(allCPUs(), perCPU); err != nil {
+			if err := p.RunParallel(producer.AllCPUs(), perCPU); err != nil {
 				b.Fatal(err)
 			}
 			want := streamtest.Attempted(b, p)

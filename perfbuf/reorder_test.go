@@ -2,7 +2,6 @@ package perfbuf_test
 
 import (
 	"context"
-	"encoding/binary"
 	"testing"
 	"time"
 
@@ -14,14 +13,6 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// ktime reads the producer's bpf_ktime_get_ns field.
-func ktime(sample []byte) (uint64, bool) {
-	if len(sample) < 16 {
-		return 0, false
-	}
-	return binary.NativeEndian.Uint64(sample[8:16]), true
-}
-
 // consumeReordered runs the producer on every CPU at once, then consumes
 // through the stage and returns the timestamps in delivery order. The reader
 // drains one CPU's buffer after the other, so without the stage the output is
@@ -30,10 +21,10 @@ func consumeReordered(t *testing.T, window time.Duration) ([]uint64, transport.S
 	p := streamtest.Load(t, producer.Config{Kind: producer.Perf})
 	c := newConsumer(t, p, perfbuf.Options{
 		PerCPUBytes: 8 << 20,
-		Reorder:     &perfbuf.Reorder{Timestamp: ktime, Window: window},
+		Reorder:     &perfbuf.Reorder{Timestamp: producer.Ktime, Window: window},
 	})
 	const perCPU = 20_000
-	cpus := allCPUs()
+	cpus := producer.AllCPUs()
 	require.NoError(t, p.RunParallel(cpus, perCPU))
 	attempted := streamtest.Attempted(t, p)
 
@@ -41,7 +32,7 @@ func consumeReordered(t *testing.T, window time.Duration) ([]uint64, transport.S
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := c.Consume(ctx, func(r transport.Record) error {
-		ts, _ := ktime(r.Sample)
+		ts, _ := producer.Ktime(r.Sample)
 		out = append(out, ts)
 		if uint64(len(out)) == attempted {
 			return streamtest.ErrDone
@@ -83,6 +74,6 @@ func TestReorderBadOptions(t *testing.T) {
 	p := streamtest.Load(t, producer.Config{Kind: producer.Perf})
 	_, err := perfbuf.New(p.Map(), perfbuf.Options{Reorder: &perfbuf.Reorder{}})
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)
-	_, err = perfbuf.New(p.Map(), perfbuf.Options{Reorder: &perfbuf.Reorder{Timestamp: ktime, Window: -1}})
+	_, err = perfbuf.New(p.Map(), perfbuf.Options{Reorder: &perfbuf.Reorder{Timestamp: producer.Ktime, Window: -1}})
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)
 }

@@ -2,8 +2,6 @@ package ringbuf_test
 
 import (
 	"context"
-	"encoding/binary"
-	"runtime"
 	"testing"
 	"time"
 
@@ -16,17 +14,10 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-func ktime(sample []byte) (uint64, bool) {
-	if len(sample) < 16 {
-		return 0, false
-	}
-	return binary.NativeEndian.Uint64(sample[8:16]), true
-}
-
 // ringPerCPU loads one producer per CPU, each with its own ring, and puts the
 // rings in an ARRAY_OF_MAPS, as an agent with a ring per CPU would.
 func ringPerCPU(t *testing.T, ringSize int) (*ebpf.Map, []*producer.Producer) {
-	cpus := allCPUs()
+	cpus := producer.AllCPUs()
 	ps := make([]*producer.Producer, len(cpus))
 	for i := range cpus {
 		ps[i] = streamtest.Load(t, producer.Config{Kind: producer.RingbufReserve, RingSize: ringSize})
@@ -51,7 +42,7 @@ func ringPerCPU(t *testing.T, ringSize int) (*ebpf.Map, []*producer.Producer) {
 // its ring's slot, in timestamp order.
 func TestArrayOfMapsMergedByTimestamp(t *testing.T) {
 	outer, ps := ringPerCPU(t, 4<<20)
-	c, err := ringbuf.NewArrayOfMaps(outer, ringbuf.Options{Reorder: &ringbuf.Reorder{Timestamp: ktime, Window: time.Second}})
+	c, err := ringbuf.NewArrayOfMaps(outer, ringbuf.Options{Reorder: &ringbuf.Reorder{Timestamp: producer.Ktime, Window: time.Second}})
 	require.NoError(t, err)
 	defer c.Close()
 
@@ -75,7 +66,7 @@ func TestArrayOfMapsMergedByTimestamp(t *testing.T) {
 	err = c.Consume(ctx, func(r transport.Record) error {
 		require.Less(t, r.Source, len(ps))
 		require.NoError(t, checkers[r.Source].Add(r))
-		ts, _ := ktime(r.Sample)
+		ts, _ := producer.Ktime(r.Sample)
 		require.GreaterOrEqual(t, ts, last, "timestamp order")
 		last = ts
 		if got++; got == want {
@@ -108,12 +99,4 @@ func TestArrayOfMapsErrors(t *testing.T) {
 
 	_, err = ringbuf.NewMulti([]*ebpf.Map{}, ringbuf.Options{Reorder: &ringbuf.Reorder{}})
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)
-}
-
-func allCPUs() []int {
-	cpus := make([]int, runtime.NumCPU())
-	for i := range cpus {
-		cpus[i] = i
-	}
-	return cpus
 }

@@ -2,7 +2,6 @@ package ringbuf_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
@@ -62,10 +61,7 @@ func TestExactDelivery(t *testing.T) {
 func TestConcurrentProducers(t *testing.T) {
 	p := streamtest.Load(t, producer.Config{Kind: producer.RingbufReserve, RingSize: 16 << 20, SampleSize: 64})
 	c := newConsumer(t, p, ringbuf.Options{})
-	cpus := make([]int, runtime.NumCPU())
-	for i := range cpus {
-		cpus[i] = i
-	}
+	cpus := producer.AllCPUs()
 	const perCPU = 50_000
 	done := make(chan error, 1)
 	go func() { done <- p.RunParallel(cpus, perCPU) }()

@@ -117,11 +117,7 @@ func soakTransport(t *testing.T, hc hardCase, d time.Duration) {
 	}
 	settle()
 	if hc.kind == producer.Perf {
-		cpus := make([]int, runtime.NumCPU())
-		for i := range cpus {
-			cpus[i] = i
-		}
-		if err := p.RunParallel(cpus, 1); err != nil {
+		if err := p.RunParallel(producer.AllCPUs(), 1); err != nil {
 			t.Fatal(err)
 		}
 		settle()

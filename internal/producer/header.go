@@ -36,3 +36,13 @@ func ParseHeader(sample []byte) (Header, error) {
 		Size:    binary.NativeEndian.Uint32(sample[20:24]),
 	}, nil
 }
+
+// Ktime reads a sample's KtimeNs without building a Header: a
+// reorder Timestamp for the producer's samples. ok is false for a sample
+// shorter than the field.
+func Ktime(sample []byte) (ts uint64, ok bool) {
+	if len(sample) < 16 {
+		return 0, false
+	}
+	return binary.NativeEndian.Uint64(sample[8:16]), true
+}

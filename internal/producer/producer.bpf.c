@@ -120,28 +120,41 @@ static __always_inline void fill_hdr(struct sample_hdr *h, __u32 sz)
 	h->size = sz;
 }
 
-static __always_inline struct scratch_buf *scratch_slot(void)
+/*
+ * A sample that cannot even be built still takes a sequence number, so that
+ * seq_counter stays the number attempted: delivered + dropped.
+ */
+static __always_inline void drop_unbuilt(void)
+{
+	__sync_fetch_and_add(&seq_counter, 1);
+	count_drop();
+}
+
+/* build fills this CPU's scratch slot with a sample of sz bytes; NULL (a counted drop) without one. */
+static __always_inline struct scratch_buf *build(__u32 sz)
 {
 	__u32 zero = 0;
+	struct scratch_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
 
-	return bpf_map_lookup_elem(&scratch, &zero);
+	if (!buf) {
+		drop_unbuilt();
+		return NULL;
+	}
+	fill_hdr(&buf->hdr, sz);
+	return buf;
 }
 
 SEC("socket")
 int emit_ringbuf_output(struct __sk_buff *skb)
 {
 	__u32 sz = size_of_sample();
-	struct scratch_buf *buf = scratch_slot();
+	struct scratch_buf *buf;
 
 	if (!spend())
 		return 0;
-
-	if (!buf) {
-		__sync_fetch_and_add(&seq_counter, 1);
-		count_drop();
+	buf = build(sz);
+	if (!buf)
 		return 0;
-	}
-	fill_hdr(&buf->hdr, sz);
 	if (bpf_ringbuf_output(&rb, buf, sz, ringbuf_flags()) < 0)
 		count_drop();
 	return 0;
@@ -155,11 +168,9 @@ int emit_ringbuf_reserve(struct __sk_buff *skb)
 
 	if (!spend())
 		return 0;
-
 	h = bpf_ringbuf_reserve(&rb, sz, 0);
 	if (!h) {
-		__sync_fetch_and_add(&seq_counter, 1);
-		count_drop();
+		drop_unbuilt();
 		return 0;
 	}
 	fill_hdr(h, sz);
@@ -171,17 +182,13 @@ SEC("socket")
 int emit_perf(struct __sk_buff *skb)
 {
 	__u32 sz = size_of_sample();
-	struct scratch_buf *buf = scratch_slot();
+	struct scratch_buf *buf;
 
 	if (!spend())
 		return 0;
-
-	if (!buf) {
-		__sync_fetch_and_add(&seq_counter, 1);
-		count_drop();
+	buf = build(sz);
+	if (!buf)
 		return 0;
-	}
-	fill_hdr(&buf->hdr, sz);
 	/*
 	 * For skb programs the upper 32 bits of flags ask the helper to append
 	 * that many bytes of the packet, so BPF_F_CURRENT_CPU must be passed as

@@ -242,6 +242,15 @@ func (p *Producer) Run(cpu, n int) error {
 	return <-done
 }
 
+// AllCPUs lists CPUs 0 to runtime.NumCPU()-1, for RunParallel.
+func AllCPUs() []int {
+	cpus := make([]int, runtime.NumCPU())
+	for i := range cpus {
+		cpus[i] = i
+	}
+	return cpus
+}
+
 // RunParallel runs the program n times on each of cpus concurrently, one
 // pinned thread per CPU.
 func (p *Producer) RunParallel(cpus []int, n int) error {

@@ -291,15 +291,9 @@ func (r *Perf) Drain(emit *core.Emitter) error {
 		// perf's poll reports a wake-up, not data: looking at every
 		// buffer (round) before waiting is what keeps data from waiting
 		// for the next wake-up.
-		ready, woken, err := r.p.wait(r.p.timeout)
+		ready, err := r.p.sleep(r.p.timeout)
 		if err != nil {
 			return err
-		}
-		if woken {
-			if r.p.closed.Load() {
-				return core.ErrClosed
-			}
-			return core.ErrWake
 		}
 		timedOut = ready == 0
 	}
@@ -307,10 +301,7 @@ func (r *Perf) Drain(emit *core.Emitter) error {
 
 func (r *Perf) round(emit *core.Emitter) (n int, moved uint64, err error) {
 	k := len(r.rings)
-	start := r.next
-	if r.next++; r.next >= k {
-		r.next = 0
-	}
+	start := rotate(&r.next, k)
 	for j := 0; j < k; j++ {
 		i := start + j
 		if i >= k {

@@ -245,6 +245,32 @@ func (p *poller) close(release func() error) error {
 	return err
 }
 
+// sleep is a Drain's wait for data: wait, with a wake-up through the eventfd
+// turned into what Drain returns for it, ErrClosed once closed and ErrWake
+// otherwise.
+func (p *poller) sleep(timeout int) (ready int, err error) {
+	ready, woken, err := p.wait(timeout)
+	switch {
+	case err != nil:
+		return 0, err
+	case woken && p.closed.Load():
+		return 0, core.ErrClosed
+	case woken:
+		return 0, core.ErrWake
+	}
+	return ready, nil
+}
+
+// rotate returns the buffer a round over k buffers starts with and moves
+// *next on by one, so that no buffer is always read first.
+func rotate(next *int, k int) int {
+	start := *next
+	if *next++; *next >= k {
+		*next = 0
+	}
+	return start
+}
+
 // wait blocks in epoll_wait for at most timeout ms (-1: no limit). It
 // returns the number of ready buffers (the eventfd not included), whether the
 // eventfd fired (it is then reset), and an error for anything but EINTR.

@@ -263,15 +263,9 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 				continue
 			}
 		}
-		ready, woken, err := r.p.wait(timeout)
+		ready, err := r.p.sleep(timeout)
 		if err != nil {
 			return err
-		}
-		if woken {
-			if r.p.closed.Load() {
-				return core.ErrClosed
-			}
-			return core.ErrWake
 		}
 		// A timeout (or the end of a short wait for a busy record) ends
 		// the Drain after one more round, so the loop can look at its
@@ -285,10 +279,7 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 // consumed, and whether a ring stopped at a record not yet committed.
 func (r *Ringbuf) round(emit *core.Emitter) (n int, moved uintptr, busy bool, err error) {
 	k := len(r.rings)
-	start := r.next
-	if r.next++; r.next == k {
-		r.next = 0
-	}
+	start := rotate(&r.next, k)
 	for j := 0; j < k; j++ {
 		i := start + j
 		if i >= k {

@@ -3,7 +3,6 @@ package streamtest
 import (
 	"context"
 	"errors"
-	"runtime"
 	"testing"
 	"time"
 
@@ -21,10 +20,7 @@ import (
 // is produced on every CPU (and counted).
 func Overflow(tb testing.TB, p *producer.Producer, c core.Consumer, perCPU int) core.Stats {
 	tb.Helper()
-	cpus := make([]int, runtime.NumCPU())
-	for i := range cpus {
-		cpus[i] = i
-	}
+	cpus := producer.AllCPUs()
 	chk := Checker{Unordered: true}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -316,6 +316,20 @@ func (e *env) consumeAll(t *testing.T, n int) []rec {
 	return col.snapshot()
 }
 
+// cancelAndCheck cancels a running Consume, waits for it to return, and
+// checks what col received (in order when ordered) against Stats.
+func (e *env) cancelAndCheck(t *testing.T, cancel context.CancelFunc, r *consuming, col *collector, ordered bool) {
+	t.Helper()
+	cancel()
+	if !r.wait(patience) {
+		t.Fatal("Consume did not return after cancel")
+	}
+	col.check(t)
+	recs := col.snapshot()
+	e.checkRecords(t, recs, ordered)
+	e.checkStats(t, recs)
+}
+
 // check reports the problems the handler saw.
 func (c *collector) check(t *testing.T) {
 	t.Helper()
@@ -447,14 +461,7 @@ func testDeliversWhileBlocked(t *testing.T, e *env) {
 		e.produce(t, e.batch(10*(round+1)))
 		col.waitFor(t, e.produced, arrival)
 	}
-	cancel()
-	if !r.wait(patience) {
-		t.Fatal("Consume did not return after cancel")
-	}
-	col.check(t)
-	recs := col.snapshot()
-	e.checkRecords(t, recs, true)
-	e.checkStats(t, recs)
+	e.cancelAndCheck(t, cancel, r, col, true)
 }
 
 // Samples beyond the buffer's capacity are lost, but counted: delivered +
@@ -499,14 +506,7 @@ func testLossesAreCounted(t *testing.T, e *env) {
 	if e.c.Stats().Lost == 0 {
 		t.Errorf("produced %d samples into a buffer for %d without reading, yet none lost", e.produced, e.h.Capacity)
 	}
-	cancel()
-	if !r.wait(patience) {
-		t.Fatal("Consume did not return after cancel")
-	}
-	col.check(t)
-	recs := col.snapshot()
-	e.checkRecords(t, recs, false)
-	e.checkStats(t, recs)
+	e.cancelAndCheck(t, cancel, r, col, false)
 }
 
 // A handler error stops Consume at once and comes back wrapped; the records

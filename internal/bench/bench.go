@@ -245,7 +245,13 @@ func prefillSize(cfg Config) int {
 	if per == 0 {
 		per = producer.HeaderSize
 	}
-	need := (per + 16) * (cfg.Events + cfg.Events/8 + 1024) // headers, retried runs
+	// The larger record of the two transports: perf's 8-byte header and
+	// u32 size, with the sample padded to 8 bytes (a ringbuf record, 8-byte
+	// header and padded sample, is never larger), plus a page of slack. The
+	// producer's budget keeps a restarted test run from emitting more than
+	// asked, so Events is exact.
+	record := 8 + (per+4+7)&^7
+	need := record*cfg.Events + 4096
 	size := 4096
 	for size < need {
 		size <<= 1

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/bpfstream/bpfstream/internal/bench"
@@ -23,7 +24,7 @@ func TestMeasureEveryPath(t *testing.T) {
 						cfg := bench.Config{
 							Producer:    producer.Config{Kind: kind, SampleSize: 128, Wakeup: wake, WakeupBytes: 16 << 10},
 							Events:      20_000,
-							ConsumerCPU: 1 % numCPU(),
+							ConsumerCPU: 1 % runtime.NumCPU(),
 							Prefill:     prefill,
 						}
 						res, err := bench.Measure(cfg, path)
@@ -49,7 +50,7 @@ func benchmarkPaths(b *testing.B, pcfg producer.Config, prefill bool) {
 	privileged.Require(b)
 	for _, path := range bench.AllPaths() {
 		b.Run(string(path), func(b *testing.B) {
-			cfg := bench.Config{Producer: pcfg, Events: max(b.N, 1000), ConsumerCPU: 1 % numCPU(), Prefill: prefill}
+			cfg := bench.Config{Producer: pcfg, Events: max(b.N, 1000), ConsumerCPU: 1 % runtime.NumCPU(), Prefill: prefill}
 			res, err := bench.Measure(cfg, path)
 			if err != nil {
 				b.Fatal(err)

@@ -1,5 +1,0 @@
-package bench_test
-
-import "runtime"
-
-func numCPU() int { return runtime.NumCPU() }

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/bpfstream/bpfstream/event"
-	"github.com/bpfstream/bpfstream/internal/leakcheck"
-	"github.com/bpfstream/bpfstream/internal/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 	"github.com/bpfstream/bpfstream/transport"
 )
 

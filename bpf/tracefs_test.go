@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfstream/bpfstream/internal/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 	"github.com/bpfstream/bpfstream/internal/tracefs"
 )
 

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/output"
-	"github.com/bpfstream/bpfstream/internal/privileged"
+	"github.com/bpfstream/bpfstream/examples/internal/output"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 )
 
 var (

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/leakcheck"
-	"github.com/bpfstream/bpfstream/internal/producer"
-	"github.com/bpfstream/bpfstream/internal/streamtest"
+	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/streamtest"
 	"github.com/bpfstream/bpfstream/perfbuf"
 	"github.com/bpfstream/bpfstream/transport"
 )

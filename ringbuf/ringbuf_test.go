@@ -8,9 +8,9 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfstream/bpfstream/internal/privileged"
-	"github.com/bpfstream/bpfstream/internal/producer"
-	"github.com/bpfstream/bpfstream/internal/streamtest"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/streamtest"
 	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"
 )

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/producer"
-	"github.com/bpfstream/bpfstream/internal/soak"
-	"github.com/bpfstream/bpfstream/internal/streamtest"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/soak"
+	"github.com/bpfstream/bpfstream/internal/testing/streamtest"
 	"github.com/bpfstream/bpfstream/perfbuf"
 	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"

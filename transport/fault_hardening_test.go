@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/leakcheck"
-	"github.com/bpfstream/bpfstream/internal/producer"
-	"github.com/bpfstream/bpfstream/internal/soak"
-	"github.com/bpfstream/bpfstream/internal/streamtest"
+	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/soak"
+	"github.com/bpfstream/bpfstream/internal/testing/streamtest"
 	"github.com/bpfstream/bpfstream/transport"
 )
 

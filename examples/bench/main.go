@@ -28,8 +28,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/bench"
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/bench"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
 
 func main() {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpfstream/bpfstream/internal/bench"
-	"github.com/bpfstream/bpfstream/internal/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/bench"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 )
 
 // TestJSON runs the command with tiny numbers and checks every line of its

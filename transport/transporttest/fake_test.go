@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/leakcheck"
+	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
 	"github.com/bpfstream/bpfstream/transport"
 	"github.com/bpfstream/bpfstream/transport/transporttest"
 )

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/leakcheck"
+	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
 	"github.com/bpfstream/bpfstream/transport"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/bpfstream/bpfstream/bpf"
 	"github.com/bpfstream/bpfstream/event"
-	"github.com/bpfstream/bpfstream/internal/output"
+	"github.com/bpfstream/bpfstream/examples/internal/output"
 	"github.com/bpfstream/bpfstream/transport"
 )
 

@@ -2,7 +2,7 @@ package bench
 
 import (
 	"github.com/bpfstream/bpfstream/event"
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
 
 // sample128 is a 128-byte test-producer sample as a fixed-layout struct.

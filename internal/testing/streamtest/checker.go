@@ -8,7 +8,7 @@ import (
 	"fmt"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
 
 // Checker accumulates records. Its zero value is ready to use; it is not safe

@@ -71,7 +71,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
 
 // HaveLibbpf reports whether this build has the libbpf path.

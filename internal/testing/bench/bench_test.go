@@ -5,9 +5,9 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/bpfstream/bpfstream/internal/bench"
-	"github.com/bpfstream/bpfstream/internal/privileged"
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/bench"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
 
 // TestMeasureEveryPath runs each path once on a small load: every path must

@@ -11,7 +11,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 	bpfperf "github.com/bpfstream/bpfstream/perfbuf"
 	bpfring "github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"

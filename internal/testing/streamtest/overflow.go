@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
 
 // Overflow runs the producer on every CPU, perCPU samples each, into c while

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/privileged"
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
 
 // ErrDone is what ConsumeAll's handler returns to end Consume once every

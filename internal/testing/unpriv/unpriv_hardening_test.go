@@ -12,8 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/bpf"
-	"github.com/bpfstream/bpfstream/internal/privileged"
-	"github.com/bpfstream/bpfstream/internal/unpriv"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/unpriv"
 	"github.com/bpfstream/bpfstream/perfbuf"
 	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"

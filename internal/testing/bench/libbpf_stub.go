@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
 
 // HaveLibbpf reports whether this build has the libbpf path (build tag

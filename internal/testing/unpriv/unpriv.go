@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 )
 
 // EnvChild is set to "1" in the environment of the unprivileged child.

@@ -95,14 +95,17 @@ func TestHandlerAllocs(t *testing.T) {
 func TestStream(t *testing.T) {
 	leakcheck.Check(t)
 	c := newFake(execSample(1, "/a"), []byte{1, 2}, execSample(2, "/b"), execSample(3, "/c"))
-	s := NewStream(context.Background(), c, NewExecDecoder(), StreamOptions{})
+	dec := NewExecDecoder()
+	s := NewStream(context.Background(), c, dec, StreamOptions{})
 	t.Cleanup(func() { s.Close() })
 	var got []string
 	for it := range s.C {
 		got = append(got, fmt.Sprintf("%d %s %d", it.Event.Pid, it.Event.Filename(), it.CPU))
 		if len(got) == 3 {
-			if err := s.Err(); err != nil {
-				t.Errorf("Err while running = %v", err)
+			select {
+			case <-s.Done():
+				t.Error("stream ended while the consumer was open")
+			default:
 			}
 			c.Close()
 		}
@@ -113,8 +116,8 @@ func TestStream(t *testing.T) {
 	if err := s.Err(); !errors.Is(err, transport.ErrClosed) {
 		t.Errorf("Err = %v, want ErrClosed", err)
 	}
-	if s.DecodeErrors() != 1 {
-		t.Errorf("DecodeErrors = %d, want 1", s.DecodeErrors())
+	if dec.Errors() != 1 {
+		t.Errorf("decode errors = %d, want 1", dec.Errors())
 	}
 }
 
@@ -134,7 +137,7 @@ func TestStreamContextAndClose(t *testing.T) {
 		t.Errorf("Err = %v, want context.Canceled", err)
 	}
 
-	s = NewStream(context.Background(), newFake(execSample(1, "/a"), execSample(2, "/b")), NewExecDecoder(), StreamOptions{Buffer: 1})
+	s = NewStream(context.Background(), newFake(execSample(1, "/a"), execSample(2, "/b")), NewExecDecoder(), StreamOptions{ChannelOptions: transport.ChannelOptions{Buffer: 1}})
 	time.Sleep(10 * time.Millisecond)
 	s.Close()
 	s.Close()

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // ciliumBackend reads through cilium/ebpf's perf.Reader: the reference
@@ -55,7 +56,7 @@ func (b *ciliumBackend) Drain(emit *core.Emitter) error {
 			if b.onLost != nil {
 				b.onLost(b.rec.CPU, b.rec.LostSamples)
 			}
-		} else if err := emit.Emit(core.Record{Sample: b.rec.RawSample, CPU: b.rec.CPU}); err != nil {
+		} else if err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: b.rec.CPU}); err != nil {
 			return err
 		}
 		if b.rec.Remaining == 0 {

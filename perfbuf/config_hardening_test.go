@@ -34,8 +34,8 @@ func TestBadConfig(t *testing.T) {
 		"negative MaxSampleBytes":        {MaxSampleBytes: -1},
 		"sample too large for buffer":    {PerCPUBytes: page, MaxSampleBytes: page},
 		"no room for a loss report":      {PerCPUBytes: page, MaxSampleBytes: page - 36},
-		"negative reorder window":        {Reorder: &perfbuf.Reorder{Timestamp: func([]byte) (uint64, bool) { return 0, true }, Window: -time.Nanosecond}},
-		"unknown reader":                 {Reader: perfbuf.Reader(42)},
+		"negative reorder window":        {Reorder: &transport.Reorder{Timestamp: func([]byte) (uint64, bool) { return 0, true }, Window: -time.Nanosecond}},
+		"unknown reader":                 {Backend: perfbuf.Backend(42)},
 	} {
 		c, err := perfbuf.New(pb, opts)
 		if err == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // Consumer reads one perf event array. It implements transport.Consumer.
@@ -39,13 +40,13 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	}
 	counters := core.NewCounters(int(m.MaxEntries()))
 	var rd backend
-	switch opts.Reader {
-	case ReaderNative:
+	switch opts.Backend {
+	case BackendNative:
 		rd, err = newNativeBackend(m, opts, counters)
-	case ReaderCilium:
+	case BackendCilium:
 		rd, err = newCiliumBackend(m, opts, counters)
 	default:
-		return nil, fmt.Errorf("perfbuf: unknown Reader %d: %w", opts.Reader, core.ErrInvalidOptions)
+		return nil, fmt.Errorf("perfbuf: unknown Backend %d: %w", opts.Backend, transport.ErrInvalidOptions)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("perfbuf: open reader: %w", core.WrapPermission(err, core.CapPerfmon))
@@ -62,18 +63,18 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 //
 // With Options.Reorder, records pass through the re-ordering stage first and
 // own their bytes.
-func (c *Consumer) Consume(ctx context.Context, h core.Handler) error {
+func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
 	if c.stage != nil && h != nil {
 		ctx, h = c.stage.Wrap(ctx, h, recordCPU, &c.counters.Late)
 	}
 	return core.Loop(ctx, "perfbuf", c.lc, c.rd, c.counters, h)
 }
 
-func recordCPU(r core.Record) int { return r.CPU }
+func recordCPU(r transport.Record) int { return r.CPU }
 
 // Stats implements transport.Consumer. Lost and LostPerCPU are the kernel's
 // counts, so LostKnown is always true.
-func (c *Consumer) Stats() core.Stats {
+func (c *Consumer) Stats() transport.Stats {
 	s := c.counters.Snapshot()
 	s.LostKnown = true
 	s.BufferBytes = uint64(c.rd.bufferBytes())
@@ -81,7 +82,7 @@ func (c *Consumer) Stats() core.Stats {
 }
 
 // Kind implements transport.Consumer: KindPerfbuf.
-func (c *Consumer) Kind() core.Kind { return core.KindPerfbuf }
+func (c *Consumer) Kind() transport.Kind { return transport.KindPerfbuf }
 
 // Done implements transport.Consumer.
 func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }

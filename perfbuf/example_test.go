@@ -48,7 +48,7 @@ func ExampleNew() {
 func ExampleOptions_reorder() {
 	var events *ebpf.Map
 	c, err := perfbuf.New(events, perfbuf.Options{
-		Reorder: &perfbuf.Reorder{
+		Reorder: &transport.Reorder{
 			Timestamp: func(sample []byte) (uint64, bool) {
 				if len(sample) < 16 {
 					return 0, false

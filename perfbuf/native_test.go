@@ -38,7 +38,7 @@ func TestNativeConformance(t *testing.T) {
 	transporttest.Run(t, transporttest.Harness{
 		New: func(t *testing.T) (transport.Consumer, transporttest.Producer) {
 			p := streamtest.Load(t, producer.Config{Kind: producer.Perf, SampleSize: sample})
-			c, err := perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: perCPU, Reader: perfbuf.ReaderNative})
+			c, err := perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: perCPU, Backend: perfbuf.BackendNative})
 			require.NoError(t, err)
 			return c, perfProducer{p}
 		},
@@ -73,11 +73,11 @@ type scenario struct {
 	steps  []int
 }
 
-func (sc scenario) run(t *testing.T, reader perfbuf.Reader) outcome {
+func (sc scenario) run(t *testing.T, reader perfbuf.Backend) outcome {
 	t.Helper()
 	p := streamtest.Load(t, producer.Config{Kind: producer.Perf, SampleSize: sc.size})
 	var out outcome
-	c, err := perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: sc.perCPU, Reader: reader,
+	c, err := perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: sc.perCPU, Backend: reader,
 		OnLost: func(cpu int, n uint64) { out.onLost += n }})
 	require.NoError(t, err)
 	defer c.Close()
@@ -114,7 +114,7 @@ func (sc scenario) run(t *testing.T, reader perfbuf.Reader) outcome {
 // runExact runs the scenario until the kernel emitted exactly the requested
 // samples: a test run interrupted by a signal is retried whole and emits
 // more, and two runs can only be compared when they emitted the same.
-func (sc scenario) runExact(t *testing.T, reader perfbuf.Reader) outcome {
+func (sc scenario) runExact(t *testing.T, reader perfbuf.Backend) outcome {
 	t.Helper()
 	var requested uint64
 	for _, n := range sc.steps {
@@ -149,8 +149,8 @@ func TestNativeMatchesCilium(t *testing.T) {
 		{name: "tiny-with-loss", perCPU: 4096, size: 128, steps: []int{1000, 1, 1000, 1}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
-			native := sc.runExact(t, perfbuf.ReaderNative)
-			ref := sc.runExact(t, perfbuf.ReaderCilium)
+			native := sc.runExact(t, perfbuf.BackendNative)
+			ref := sc.runExact(t, perfbuf.BackendCilium)
 			require.Equal(t, len(ref.recs), len(native.recs))
 			for i := range ref.recs {
 				if !bytes.Equal(ref.recs[i].sample, native.recs[i].sample) || ref.recs[i].cpu != native.recs[i].cpu {

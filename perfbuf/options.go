@@ -5,8 +5,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // DefaultPerCPUBytes is the per-CPU buffer size used when
@@ -45,22 +45,12 @@ type Options struct {
 	// lost_cb). The counts are also in Stats.
 	OnLost func(cpu int, n uint64)
 	// Reorder, when set, merges the per-CPU streams into timestamp order
-	// (see Reorder). Records then own their bytes.
-	Reorder *Reorder
-	// Reader selects the reader implementation; the zero value is the
+	// (see transport.Reorder). Records then own their bytes.
+	Reorder *transport.Reorder
+	// Backend selects the reader implementation; the zero value is the
 	// default.
-	Reader Reader
+	Backend Backend
 }
-
-// Reorder configures the optional re-ordering stage. Each CPU's records are
-// already in order; the stage merges them by the timestamp that Timestamp
-// reads from each sample, holding a record until it is provably the oldest or
-// has waited Window. The stage adds at most about Window of latency (the
-// trade-off: a larger window orders more records correctly when CPUs are read
-// in bursts). Records that arrive after a newer one has left cannot be placed:
-// they are delivered at once and counted in Stats.Late. Records held when
-// Consume returns stay held for the next Consume.
-type Reorder = reorder.Options
 
 // DefaultDrainInterval is the drain timer used when a wake-up threshold is set
 // and Options.DrainInterval is zero.
@@ -76,27 +66,27 @@ func (o Options) withDefaults() (Options, error) {
 		o.PerCPUBytes = DefaultPerCPUBytes
 	}
 	if o.PerCPUBytes < 0 || o.PerCPUBytes > maxPerCPUBytes {
-		return o, fmt.Errorf("perfbuf: PerCPUBytes %d out of range (1..%d): %w", o.PerCPUBytes, maxPerCPUBytes, core.ErrInvalidOptions)
+		return o, fmt.Errorf("perfbuf: PerCPUBytes %d out of range (1..%d): %w", o.PerCPUBytes, maxPerCPUBytes, transport.ErrInvalidOptions)
 	}
 	if o.WakeupEvents < 0 || o.WakeupBytes < 0 || o.DrainInterval < 0 {
-		return o, fmt.Errorf("perfbuf: negative WakeupEvents, WakeupBytes or DrainInterval: %w", core.ErrInvalidOptions)
+		return o, fmt.Errorf("perfbuf: negative WakeupEvents, WakeupBytes or DrainInterval: %w", transport.ErrInvalidOptions)
 	}
 	if o.WakeupEvents > 0 && o.WakeupBytes > 0 {
-		return o, fmt.Errorf("perfbuf: WakeupEvents and WakeupBytes are exclusive: %w", core.ErrInvalidOptions)
+		return o, fmt.Errorf("perfbuf: WakeupEvents and WakeupBytes are exclusive: %w", transport.ErrInvalidOptions)
 	}
 	if size := RoundedSize(o.PerCPUBytes); o.WakeupBytes >= size {
-		return o, fmt.Errorf("perfbuf: WakeupBytes %d must be below the per-CPU buffer size %d: %w", o.WakeupBytes, size, core.ErrInvalidOptions)
+		return o, fmt.Errorf("perfbuf: WakeupBytes %d must be below the per-CPU buffer size %d: %w", o.WakeupBytes, size, transport.ErrInvalidOptions)
 	}
 	if o.MaxSampleBytes < 0 {
-		return o, fmt.Errorf("perfbuf: negative MaxSampleBytes %d: %w", o.MaxSampleBytes, core.ErrInvalidOptions)
+		return o, fmt.Errorf("perfbuf: negative MaxSampleBytes %d: %w", o.MaxSampleBytes, transport.ErrInvalidOptions)
 	}
 	if need := MinPerCPUBytes(o.MaxSampleBytes); o.MaxSampleBytes > 0 && RoundedSize(o.PerCPUBytes) < need {
 		return o, fmt.Errorf("perfbuf: a per-CPU buffer of %d bytes cannot hold a %d-byte sample with a lost-sample report: PerCPUBytes must be at least %d: %w",
-			RoundedSize(o.PerCPUBytes), o.MaxSampleBytes, need, core.ErrInvalidOptions)
+			RoundedSize(o.PerCPUBytes), o.MaxSampleBytes, need, transport.ErrInvalidOptions)
 	}
 	if most := (RoundedSize(o.PerCPUBytes) - 8) / minRecordBytes; o.WakeupEvents > most {
 		return o, fmt.Errorf("perfbuf: WakeupEvents %d can never be reached: a per-CPU buffer of %d bytes holds at most %d samples: %w",
-			o.WakeupEvents, RoundedSize(o.PerCPUBytes), most, core.ErrInvalidOptions)
+			o.WakeupEvents, RoundedSize(o.PerCPUBytes), most, transport.ErrInvalidOptions)
 	}
 	if o.DrainInterval == 0 && (o.WakeupEvents > 1 || o.WakeupBytes > 0) {
 		o.DrainInterval = DefaultDrainInterval
@@ -139,17 +129,17 @@ func MinPerCPUBytes(sampleBytes int) int {
 	return RoundedSize(record + lostRecordBytes + 8)
 }
 
-// Reader selects the code that reads the buffers.
-type Reader int
+// Backend selects the code that reads the buffers.
+type Backend int
 
 const (
-	// ReaderNative (the default) reads the buffers in place through
+	// BackendNative (the default) reads the buffers in place through
 	// bpfstream's own mmap reader: a sample is copied only when it wraps
 	// around the end of its buffer, and each buffer's tail is published once
 	// per slice of records.
-	ReaderNative Reader = iota
-	// ReaderCilium reads through cilium/ebpf's perf.Reader, which copies
+	BackendNative Backend = iota
+	// BackendCilium reads through cilium/ebpf's perf.Reader, which copies
 	// each sample out of the buffer. It is the reference the other readers
 	// are tested against.
-	ReaderCilium
+	BackendCilium
 )

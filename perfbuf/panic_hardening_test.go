@@ -21,8 +21,8 @@ import (
 func TestOnLostPanic(t *testing.T) {
 	for _, rd := range []struct {
 		name   string
-		reader perfbuf.Reader
-	}{{"native", perfbuf.ReaderNative}, {"cilium", perfbuf.ReaderCilium}} {
+		reader perfbuf.Backend
+	}{{"native", perfbuf.BackendNative}, {"cilium", perfbuf.BackendCilium}} {
 		t.Run(rd.name, func(t *testing.T) {
 			leakcheck.Check(t)
 			type lostPanic struct{ msg string }
@@ -31,7 +31,7 @@ func TestOnLostPanic(t *testing.T) {
 			p := streamtest.Load(t, producer.Config{Kind: producer.Perf, SampleSize: 64})
 			c, err := perfbuf.New(p.Map(), perfbuf.Options{
 				PerCPUBytes: 4096,
-				Reader:      rd.reader,
+				Backend:     rd.reader,
 				OnLost: func(cpu int, n uint64) {
 					if reports++; reports == 1 {
 						panic(want)

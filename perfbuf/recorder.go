@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/perf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // FlightRecorder keeps only the newest samples of each CPU in overwritable
@@ -52,11 +53,11 @@ func NewFlightRecorder(m *ebpf.Map, perCPUBytes int) (*FlightRecorder, error) {
 // Snapshot returns the samples the buffers hold now, oldest first within each
 // CPU and CPUs one after the other. The records own their bytes. Samples
 // returned by one snapshot are not returned by the next.
-func (r *FlightRecorder) Snapshot() ([]core.Record, error) {
+func (r *FlightRecorder) Snapshot() ([]transport.Record, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, fmt.Errorf("perfbuf: snapshot: %w", core.ErrClosed)
+		return nil, fmt.Errorf("perfbuf: snapshot: %w", transport.ErrClosed)
 	}
 	if err := r.rd.Pause(); err != nil {
 		return nil, fmt.Errorf("perfbuf: snapshot: pause: %w", err)
@@ -64,7 +65,7 @@ func (r *FlightRecorder) Snapshot() ([]core.Record, error) {
 	// A deadline in the past makes the reader return what is there and
 	// then os.ErrDeadlineExceeded instead of waiting.
 	r.rd.SetDeadline(time.Unix(1, 0))
-	var out []core.Record
+	var out []transport.Record
 	var readErr error
 	for {
 		err := r.rd.ReadInto(&r.rec)
@@ -78,7 +79,7 @@ func (r *FlightRecorder) Snapshot() ([]core.Record, error) {
 		if r.rec.LostSamples > 0 {
 			continue
 		}
-		out = append(out, core.Record{Sample: slices.Clone(r.rec.RawSample), CPU: r.rec.CPU})
+		out = append(out, transport.Record{Sample: slices.Clone(r.rec.RawSample), CPU: r.rec.CPU})
 	}
 	if err := r.rd.Resume(); err != nil {
 		return nil, errors.Join(readErr, fmt.Errorf("perfbuf: snapshot: resume: %w", err))

@@ -16,11 +16,11 @@ import (
 func BenchmarkReorder(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
-		reorder *perfbuf.Reorder
+		reorder *transport.Reorder
 	}{
 		{"plain", nil},
-		{"reorder-1ms", &perfbuf.Reorder{Timestamp: producer.Ktime, Window: time.Millisecond}},
-		{"reorder-100ms", &perfbuf.Reorder{Timestamp: producer.Ktime, Window: 100 * time.Millisecond}},
+		{"reorder-1ms", &transport.Reorder{Timestamp: producer.Ktime, Window: time.Millisecond}},
+		{"reorder-100ms", &transport.Reorder{Timestamp: producer.Ktime, Window: 100 * time.Millisecond}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			perCPU := max(b.N/2, 1000)

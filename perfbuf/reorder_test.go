@@ -21,7 +21,7 @@ func consumeReordered(t *testing.T, window time.Duration) ([]uint64, transport.S
 	p := streamtest.Load(t, producer.Config{Kind: producer.Perf})
 	c := newConsumer(t, p, perfbuf.Options{
 		PerCPUBytes: 8 << 20,
-		Reorder:     &perfbuf.Reorder{Timestamp: producer.Ktime, Window: window},
+		Reorder:     &transport.Reorder{Timestamp: producer.Ktime, Window: window},
 	})
 	const perCPU = 20_000
 	cpus := producer.AllCPUs()
@@ -72,8 +72,8 @@ func TestReorderWindowZeroCountsLate(t *testing.T) {
 
 func TestReorderBadOptions(t *testing.T) {
 	p := streamtest.Load(t, producer.Config{Kind: producer.Perf})
-	_, err := perfbuf.New(p.Map(), perfbuf.Options{Reorder: &perfbuf.Reorder{}})
+	_, err := perfbuf.New(p.Map(), perfbuf.Options{Reorder: &transport.Reorder{}})
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)
-	_, err = perfbuf.New(p.Map(), perfbuf.Options{Reorder: &perfbuf.Reorder{Timestamp: producer.Ktime, Window: -1}})
+	_, err = perfbuf.New(p.Map(), perfbuf.Options{Reorder: &transport.Reorder{Timestamp: producer.Ktime, Window: -1}})
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // NewArrayOfMaps returns one Consumer for every ring buffer in outer, a
@@ -32,7 +33,7 @@ func NewArrayOfMaps(outer *ebpf.Map, opts Options) (*Consumer, error) {
 		if err := outer.Lookup(slot, &m); err != nil {
 			closeAll()
 			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				return nil, fmt.Errorf("ringbuf: array of maps: slot %d holds no ring: %w", slot, core.ErrInvalidOptions)
+				return nil, fmt.Errorf("ringbuf: array of maps: slot %d holds no ring: %w", slot, transport.ErrInvalidOptions)
 			}
 			return nil, fmt.Errorf("ringbuf: array of maps: slot %d: %w", slot, core.WrapPermission(err, core.CapBPF))
 		}

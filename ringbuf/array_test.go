@@ -42,7 +42,7 @@ func ringPerCPU(t *testing.T, ringSize int) (*ebpf.Map, []*producer.Producer) {
 // its ring's slot, in timestamp order.
 func TestArrayOfMapsMergedByTimestamp(t *testing.T) {
 	outer, ps := ringPerCPU(t, 4<<20)
-	c, err := ringbuf.NewArrayOfMaps(outer, ringbuf.Options{Reorder: &ringbuf.Reorder{Timestamp: producer.Ktime, Window: time.Second}})
+	c, err := ringbuf.NewArrayOfMaps(outer, ringbuf.Options{Reorder: &transport.Reorder{Timestamp: producer.Ktime, Window: time.Second}})
 	require.NoError(t, err)
 	defer c.Close()
 
@@ -97,6 +97,6 @@ func TestArrayOfMapsErrors(t *testing.T) {
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)
 	require.ErrorContains(t, err, "slot 0")
 
-	_, err = ringbuf.NewMulti([]*ebpf.Map{}, ringbuf.Options{Reorder: &ringbuf.Reorder{}})
+	_, err = ringbuf.NewMulti([]*ebpf.Map{}, ringbuf.Options{Reorder: &transport.Reorder{}})
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)
 }

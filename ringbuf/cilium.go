@@ -5,6 +5,7 @@ import (
 	cilium "github.com/cilium/ebpf/ringbuf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // ciliumBackend reads through cilium/ebpf's ringbuf.Reader: the reference
@@ -35,7 +36,7 @@ func (b *ciliumBackend) Drain(emit *core.Emitter) error {
 		if first {
 			b.counters.Wakeups.Add(1)
 		}
-		if err := emit.Emit(core.Record{Sample: b.rec.RawSample, CPU: core.NoCPU}); err != nil {
+		if err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: transport.NoCPU}); err != nil {
 			return err
 		}
 		if b.rec.Remaining == 0 {

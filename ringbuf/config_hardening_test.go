@@ -48,7 +48,7 @@ func TestBadConfig(t *testing.T) {
 	require.NoError(t, closedDrops.Close())
 
 	for name, opts := range map[string]ringbuf.Options{
-		"unknown reader":         {Reader: ringbuf.Reader(42)},
+		"unknown reader":         {Backend: ringbuf.Backend(42)},
 		"negative drain":         {DrainInterval: -time.Nanosecond},
 		"closed drop counter":    {DropCounter: closedDrops},
 		"drop counter of a hash": {DropCounter: hash},

@@ -9,9 +9,10 @@ import (
 
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
-func recordSource(r core.Record) int { return r.Source }
+func recordSource(r transport.Record) int { return r.Source }
 
 // Consumer reads one BPF ring buffer. It implements transport.Consumer.
 type Consumer struct {
@@ -55,14 +56,14 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	counters := core.NewCounters(0)
 	var rd backend
 	switch {
-	case opts.Reader == ReaderNative:
+	case opts.Backend == BackendNative:
 		rd, err = newNativeBackend(maps, opts, counters)
-	case opts.Reader == ReaderCilium && len(maps) == 1:
+	case opts.Backend == BackendCilium && len(maps) == 1:
 		rd, err = newCiliumBackend(maps[0], opts, counters)
-	case opts.Reader == ReaderCilium:
-		return nil, fmt.Errorf("ringbuf: only ReaderNative reads several rings: %w", core.ErrInvalidOptions)
+	case opts.Backend == BackendCilium:
+		return nil, fmt.Errorf("ringbuf: only BackendNative reads several rings: %w", transport.ErrInvalidOptions)
 	default:
-		return nil, fmt.Errorf("ringbuf: unknown Reader %d: %w", opts.Reader, core.ErrInvalidOptions)
+		return nil, fmt.Errorf("ringbuf: unknown Backend %d: %w", opts.Backend, transport.ErrInvalidOptions)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))
@@ -79,7 +80,7 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 //
 // With Options.Reorder (several rings), records pass through the
 // re-ordering stage first and own their bytes.
-func (c *Consumer) Consume(ctx context.Context, h core.Handler) error {
+func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
 	if c.stage != nil && h != nil {
 		ctx, h = c.stage.Wrap(ctx, h, recordSource, &c.counters.Late)
 	}
@@ -87,7 +88,7 @@ func (c *Consumer) Consume(ctx context.Context, h core.Handler) error {
 }
 
 // Stats implements transport.Consumer.
-func (c *Consumer) Stats() core.Stats {
+func (c *Consumer) Stats() transport.Stats {
 	s := c.counters.Snapshot()
 	s.BufferBytes = uint64(c.rd.size())
 	c.lc.Do(func() { s.PendingBytes = uint64(c.rd.pending()) })
@@ -96,7 +97,7 @@ func (c *Consumer) Stats() core.Stats {
 }
 
 // Kind implements transport.Consumer: KindRingbuf.
-func (c *Consumer) Kind() core.Kind { return core.KindRingbuf }
+func (c *Consumer) Kind() transport.Kind { return transport.KindRingbuf }
 
 // Done implements transport.Consumer.
 func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }

@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // dropCounter sums a BPF program's count of failed reserve/output calls.
@@ -23,7 +24,7 @@ func newDropCounter(m *ebpf.Map) (*dropCounter, error) {
 	}
 	if m.KeySize() != 4 || m.ValueSize() != 8 {
 		return nil, fmt.Errorf("ringbuf: drop counter has key size %d and value size %d, want 4 and 8 (u32 -> u64): %w",
-			m.KeySize(), m.ValueSize(), core.ErrInvalidOptions)
+			m.KeySize(), m.ValueSize(), transport.ErrInvalidOptions)
 	}
 	return &dropCounter{m: m, perCPU: m.Type() == ebpf.PerCPUArray}, nil
 }

@@ -64,7 +64,7 @@ func ExampleNewMulti() {
 func ExampleNewArrayOfMaps() {
 	var perCPURings *ebpf.Map // BPF_MAP_TYPE_ARRAY_OF_MAPS of ring buffers
 	c, err := ringbuf.NewArrayOfMaps(perCPURings, ringbuf.Options{
-		Reorder: &ringbuf.Reorder{
+		Reorder: &transport.Reorder{
 			Timestamp: func(sample []byte) (uint64, bool) {
 				if len(sample) < 8 {
 					return 0, false

@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // NewMulti returns one Consumer for several BPF_MAP_TYPE_RINGBUF maps, like
@@ -18,14 +19,14 @@ import (
 // so a busy ring cannot hold a quiet one's records back behind its whole
 // backlog.
 //
-// Only the native reader (the default) reads several maps; Options.Reader
-// must be ReaderNative. Options.DropCounter, when set, is the drop counter of
+// Only the native reader (the default) reads several maps; Options.Backend
+// must be BackendNative. Options.DropCounter, when set, is the drop counter of
 // all the maps' programs together. Options.Reorder merges the rings by
 // timestamp (each ring being in order). The consumer does not take ownership
 // of the maps.
 func NewMulti(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	if len(maps) == 0 {
-		return nil, fmt.Errorf("ringbuf: NewMulti: no maps: %w", core.ErrInvalidOptions)
+		return nil, fmt.Errorf("ringbuf: NewMulti: no maps: %w", transport.ErrInvalidOptions)
 	}
 	for i, m := range maps {
 		if err := core.CheckMap(fmt.Sprintf("ringbuf: map %d", i), m, ebpf.RingBuf); err != nil {

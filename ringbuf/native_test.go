@@ -42,15 +42,15 @@ func (ringProducer) Seq(sample []byte) (uint64, error) {
 // TestNativeConformance runs the transport conformance suite against the
 // native reader.
 func TestNativeConformance(t *testing.T) {
-	conformance(t, ringbuf.ReaderNative)
+	conformance(t, ringbuf.BackendNative)
 }
 
-func conformance(t *testing.T, reader ringbuf.Reader) {
+func conformance(t *testing.T, reader ringbuf.Backend) {
 	const ringSize, sample = 16 << 10, 64
 	transporttest.Run(t, transporttest.Harness{
 		New: func(t *testing.T) (transport.Consumer, transporttest.Producer) {
 			p := streamtest.Load(t, producer.Config{Kind: producer.RingbufReserve, RingSize: ringSize, SampleSize: sample})
-			c, err := ringbuf.New(p.Map(), ringbuf.Options{DropCounter: p.Drops(), Reader: reader})
+			c, err := ringbuf.New(p.Map(), ringbuf.Options{DropCounter: p.Drops(), Backend: reader})
 			require.NoError(t, err)
 			return c, ringProducer{p}
 		},
@@ -68,9 +68,9 @@ type rec struct {
 
 // consumeN reads exactly n records with a fresh consumer of the given reader
 // and closes it.
-func consumeN(t *testing.T, p *producer.Producer, reader ringbuf.Reader, n uint64) []rec {
+func consumeN(t *testing.T, p *producer.Producer, reader ringbuf.Backend, n uint64) []rec {
 	t.Helper()
-	c, err := ringbuf.New(p.Map(), ringbuf.Options{Reader: reader, DropCounter: p.Drops()})
+	c, err := ringbuf.New(p.Map(), ringbuf.Options{Backend: reader, DropCounter: p.Drops()})
 	require.NoError(t, err)
 	defer c.Close()
 	var got []rec
@@ -140,10 +140,10 @@ func TestNativeMatchesCilium(t *testing.T) {
 					require.NotZero(t, dropped-droppedBefore, "round %d lost nothing", round)
 				}
 
-				native := consumeN(t, p, ringbuf.ReaderNative, want)
+				native := consumeN(t, p, ringbuf.BackendNative, want)
 				end := atomic.LoadUintptr(cons)
 				atomic.StoreUintptr(cons, start)
-				ref := consumeN(t, p, ringbuf.ReaderCilium, want)
+				ref := consumeN(t, p, ringbuf.BackendCilium, want)
 				require.Equal(t, end, atomic.LoadUintptr(cons), "round %d: readers stopped at different positions", round)
 				require.Equal(t, len(ref), len(native))
 				for i := range ref {
@@ -224,7 +224,7 @@ func TestNativeMulti(t *testing.T) {
 	require.Equal(t, uint64(3*(8<<20)), s.BufferBytes)
 	require.Zero(t, s.PendingBytes)
 
-	_, err = ringbuf.NewMulti(maps, ringbuf.Options{Reader: ringbuf.ReaderCilium})
+	_, err = ringbuf.NewMulti(maps, ringbuf.Options{Backend: ringbuf.BackendCilium})
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)
 	_, err = ringbuf.NewMulti(nil, ringbuf.Options{})
 	require.ErrorIs(t, err, transport.ErrInvalidOptions)

@@ -6,8 +6,8 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // Options configure a Consumer. The zero value is valid.
@@ -22,25 +22,18 @@ type Options struct {
 	// producers that submit with BPF_RB_NO_WAKEUP.
 	DrainInterval time.Duration
 	// Reorder, when set, merges several rings (NewMulti, NewArrayOfMaps)
-	// into timestamp order (see Reorder). Records then own their bytes.
-	Reorder *Reorder
-	// Reader selects the reader implementation; the zero value is the
+	// into timestamp order (see transport.Reorder). Records then own their
+	// bytes.
+	Reorder *transport.Reorder
+	// Backend selects the reader implementation; the zero value is the
 	// default.
-	Reader Reader
+	Backend Backend
 }
-
-// Reorder configures the optional re-ordering stage, the same as perfbuf's:
-// each ring's records are in commit order, and the stage merges the rings by
-// the timestamp that Timestamp reads from each sample, holding a record until
-// it is provably the oldest or has waited Window (the latency it adds).
-// Records that cannot be placed are delivered at once and counted in
-// Stats.Late.
-type Reorder = reorder.Options
 
 // withDefaults validates o and derives the drain timer.
 func (o Options) withDefaults() (Options, error) {
 	if o.DrainInterval < 0 {
-		return o, fmt.Errorf("ringbuf: negative DrainInterval %s: %w", o.DrainInterval, core.ErrInvalidOptions)
+		return o, fmt.Errorf("ringbuf: negative DrainInterval %s: %w", o.DrainInterval, transport.ErrInvalidOptions)
 	}
 	d, err := reorder.DrainTimer(o.Reorder, "ringbuf", o.DrainInterval)
 	if err != nil {
@@ -50,18 +43,18 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// Reader selects the code that reads the ring.
-type Reader int
+// Backend selects the code that reads the ring.
+type Backend int
 
 const (
-	// ReaderNative (the default) reads the ring in place through
+	// BackendNative (the default) reads the ring in place through
 	// bpfstream's own mmap reader: no copy, no lock and no syscall per
 	// record, the consumer position published once per slice of records.
 	// It is the only reader that can read several rings (NewMulti).
-	ReaderNative Reader = iota
-	// ReaderCilium reads through cilium/ebpf's ringbuf.Reader, which copies
+	BackendNative Backend = iota
+	// BackendCilium reads through cilium/ebpf's ringbuf.Reader, which copies
 	// each sample out of the ring and publishes the consumer position after
 	// every record. It is the reference the other readers are tested
 	// against.
-	ReaderCilium
+	BackendCilium
 )

@@ -24,21 +24,21 @@ type hardCase struct {
 }
 
 func hardCases() []hardCase {
-	perf := func(r perfbuf.Reader) func(*producer.Producer, int) (transport.Consumer, error) {
+	perf := func(r perfbuf.Backend) func(*producer.Producer, int) (transport.Consumer, error) {
 		return func(p *producer.Producer, perCPU int) (transport.Consumer, error) {
-			return perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: perCPU, Reader: r})
+			return perfbuf.New(p.Map(), perfbuf.Options{PerCPUBytes: perCPU, Backend: r})
 		}
 	}
-	ring := func(r ringbuf.Reader) func(*producer.Producer, int) (transport.Consumer, error) {
+	ring := func(r ringbuf.Backend) func(*producer.Producer, int) (transport.Consumer, error) {
 		return func(p *producer.Producer, _ int) (transport.Consumer, error) {
-			return ringbuf.New(p.Map(), ringbuf.Options{DropCounter: p.Drops(), Reader: r})
+			return ringbuf.New(p.Map(), ringbuf.Options{DropCounter: p.Drops(), Backend: r})
 		}
 	}
 	return []hardCase{
-		{"perfbuf/native", producer.Perf, perf(perfbuf.ReaderNative)},
-		{"perfbuf/cilium", producer.Perf, perf(perfbuf.ReaderCilium)},
-		{"ringbuf/native", producer.RingbufReserve, ring(ringbuf.ReaderNative)},
-		{"ringbuf/cilium", producer.RingbufReserve, ring(ringbuf.ReaderCilium)},
+		{"perfbuf/native", producer.Perf, perf(perfbuf.BackendNative)},
+		{"perfbuf/cilium", producer.Perf, perf(perfbuf.BackendCilium)},
+		{"ringbuf/native", producer.RingbufReserve, ring(ringbuf.BackendNative)},
+		{"ringbuf/cilium", producer.RingbufReserve, ring(ringbuf.BackendCilium)},
 	}
 }
 

@@ -8,33 +8,10 @@ import (
 	"log"
 	"time"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/bpfstream/bpfstream/event"
-	"github.com/bpfstream/bpfstream/perfbuf"
-	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"
 	"github.com/bpfstream/bpfstream/transport/transporttest"
 )
-
-// Open picks the transport by the map's type. The map comes from your loaded
-// BPF object (with bpf2go: objs.Events); this example needs one, and root, so
-// it is compiled but not run.
-func ExampleOpen() {
-	var events, drops *ebpf.Map // from your loaded object
-	c, err := transport.Open(events, transport.OpenOptions{
-		Perfbuf: perfbuf.Options{PerCPUBytes: 256 << 10},
-		Ringbuf: ringbuf.Options{DropCounter: drops},
-	})
-	if err != nil {
-		// errors.Is(err, transport.ErrMapType): not a perf event array
-		// or ring buffer; transport.ErrPermission: the text names the
-		// missing capability.
-		log.Fatal(err)
-	}
-	defer c.Close() // before closing the maps
-	fmt.Println(c.Kind())
-}
 
 // newFake stands in for a real consumer in the runnable examples: a Fake
 // holding three samples and, like a kernel buffer that overflowed, one lost.
@@ -50,7 +27,7 @@ func newFake() *transporttest.Fake {
 // The callback path: fastest, no allocation per record. The sample is
 // borrowed: copy what you keep.
 func ExampleConsumer() {
-	var c transport.Consumer = newFake() // perfbuf.New, ringbuf.New or transport.Open in production
+	var c transport.Consumer = newFake() // perfbuf.New, ringbuf.New or bpfstream.Open in production
 	defer c.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

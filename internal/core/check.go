@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bpfstream/bpfstream/transport"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -13,10 +15,10 @@ import (
 // types. name prefixes the error ("ringbuf").
 func CheckMap(name string, m *ebpf.Map, want ...ebpf.MapType) error {
 	if m == nil {
-		return fmt.Errorf("%s: nil map: %w", name, ErrInvalidOptions)
+		return fmt.Errorf("%s: nil map: %w", name, transport.ErrInvalidOptions)
 	}
 	if m.FD() < 0 {
-		return fmt.Errorf("%s: map is closed: %w", name, ErrInvalidOptions)
+		return fmt.Errorf("%s: map is closed: %w", name, transport.ErrInvalidOptions)
 	}
 	for _, t := range want {
 		if m.Type() == t {
@@ -27,17 +29,17 @@ func CheckMap(name string, m *ebpf.Map, want ...ebpf.MapType) error {
 	for i, t := range want {
 		names[i] = t.String()
 	}
-	return fmt.Errorf("%s: map has type %s, want %s: %w", name, m.Type(), strings.Join(names, " or "), ErrMapType)
+	return fmt.Errorf("%s: map has type %s, want %s: %w", name, m.Type(), strings.Join(names, " or "), transport.ErrMapType)
 }
 
-// WrapPermission adds ErrPermission and the name of the missing capability to
+// WrapPermission adds transport.ErrPermission and the name of the missing capability to
 // err when err is EPERM or EACCES; other errors come back unchanged.
 func WrapPermission(err error, capability string) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("%w (needs %s): %w", ErrPermission, capability, err)
+		return fmt.Errorf("%w (needs %s): %w", transport.ErrPermission, capability, err)
 	}
 	return err
 }

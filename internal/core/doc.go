@@ -1,5 +1,6 @@
-// Package core holds the types shared by the transport, perfbuf and ringbuf
-// packages. It lives below all of them so that perfbuf and ringbuf need not
-// import transport (which imports both to open a consumer by map type);
-// transport re-exports every name here with a type alias.
+// Package core is the runtime every transport shares: the consume loop (the
+// Consumer contract's lifecycle, cancellation, counting and error wrapping),
+// the live counters behind Stats, and map and permission checks. perfbuf,
+// ringbuf and transporttest.Fake plug their record sources into it, so the
+// contract's semantics are written once.
 package core

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"github.com/bpfstream/bpfstream/transport"
+
 	"errors"
 	"os"
 	"time"
@@ -26,7 +28,7 @@ func (d *DrainTimer) Arm(setDeadline func(time.Time)) {
 
 // ReadError maps a reader's error to what Source.Drain returns: a passed
 // deadline (which re-arms the timer) or a flush is ErrWake, a closed reader
-// ErrClosed, anything else itself.
+// transport.ErrClosed, anything else itself.
 func (d *DrainTimer) ReadError(err, flushed error) error {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -35,7 +37,7 @@ func (d *DrainTimer) ReadError(err, flushed error) error {
 	case errors.Is(err, flushed):
 		return ErrWake
 	case errors.Is(err, os.ErrClosed):
-		return ErrClosed
+		return transport.ErrClosed
 	}
 	return err
 }

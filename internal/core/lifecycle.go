@@ -1,12 +1,14 @@
 package core
 
 import (
+	"github.com/bpfstream/bpfstream/transport"
+
 	"sync"
 )
 
 // Lifecycle tracks the closed and running state that every Consumer shares:
 // Close is idempotent and closes Done; only one Consume runs at a time;
-// Consume after Close fails with ErrClosed.
+// Consume after Close fails with transport.ErrClosed.
 type Lifecycle struct {
 	mu      sync.Mutex
 	closed  bool
@@ -19,16 +21,16 @@ func NewLifecycle() *Lifecycle {
 	return &Lifecycle{done: make(chan struct{})}
 }
 
-// Begin marks a Consume as running. It fails with ErrClosed after Close and
-// with ErrBusy while another Consume runs. Call End when Consume returns.
+// Begin marks a Consume as running. It fails with transport.ErrClosed after Close and
+// with transport.ErrBusy while another Consume runs. Call End when Consume returns.
 func (l *Lifecycle) Begin() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return ErrClosed
+		return transport.ErrClosed
 	}
 	if l.running {
-		return ErrBusy
+		return transport.ErrBusy
 	}
 	l.running = true
 	return nil

@@ -1,6 +1,9 @@
 package core
 
 import (
+	"github.com/bpfstream/bpfstream/internal/idle"
+	"github.com/bpfstream/bpfstream/transport"
+
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +23,7 @@ type Source interface {
 	// Drain waits until records may be available (it does not wait while
 	// records are already waiting), then calls emit.Emit for each waiting
 	// record, in order. It returns nil after a batch, ErrWake when woken
-	// without records, an error matching ErrClosed once closed, and any
+	// without records, an error matching transport.ErrClosed once closed, and any
 	// error Emit returns, unchanged, as soon as Emit returns it. A record
 	// for which Emit returned an error has been handed over.
 	Drain(emit *Emitter) error
@@ -32,9 +35,12 @@ type Source interface {
 // Loop runs the Consume algorithm every transport shares: lifecycle checks,
 // context cancellation, counting, and error wrapping. name prefixes errors
 // ("perfbuf", "ringbuf").
-func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h Handler) error {
+func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h transport.Handler) error {
+	if ctx == nil {
+		return fmt.Errorf("%s: consume: nil context: %w", name, transport.ErrInvalidOptions)
+	}
 	if h == nil {
-		return fmt.Errorf("%s: consume: nil handler: %w", name, ErrInvalidOptions)
+		return fmt.Errorf("%s: consume: nil handler: %w", name, transport.ErrInvalidOptions)
 	}
 	if err := lc.Begin(); err != nil {
 		return fmt.Errorf("%s: consume: %w", name, err)
@@ -51,8 +57,8 @@ func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counte
 	})
 	defer stop()
 
-	idle := IdleFunc(ctx)
-	emit := &Emitter{h: h, cancelled: &cancelled}
+	idle := idle.Func(ctx)
+	emit := &Emitter{h: h, cancelled: &cancelled, ctx: ctx, closed: lc.Done()}
 	// A panicking handler unwinds through Drain: still publish what was
 	// counted (the other paths publish after each Drain).
 	defer emit.publish(c)
@@ -71,10 +77,10 @@ func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counte
 				return fmt.Errorf("%s: consume: %w", name, ctxErr(ctx))
 			}
 			if lc.Closed() {
-				return fmt.Errorf("%s: consume: %w", name, ErrClosed)
+				return fmt.Errorf("%s: consume: %w", name, transport.ErrClosed)
 			}
-		case errors.Is(err, ErrClosed) || lc.Closed():
-			return fmt.Errorf("%s: consume: %w", name, ErrClosed)
+		case errors.Is(err, transport.ErrClosed) || lc.Closed():
+			return fmt.Errorf("%s: consume: %w", name, transport.ErrClosed)
 		default:
 			return fmt.Errorf("%s: read: %w", name, err)
 		}
@@ -96,9 +102,16 @@ func ctxErr(ctx context.Context) error {
 // concrete type with a small method, not a closure, so that a record costs
 // the source one direct call and the handler's indirect one.
 type Emitter struct {
-	h          Handler
+	h          transport.Handler
 	cancelled  *atomic.Bool
 	handlerErr error
+	// ctx and closed are looked at directly every checkEvery records:
+	// cancelled is set by a context.AfterFunc goroutine, which may run
+	// only after a handler that cancelled its own context has received
+	// thousands more records.
+	ctx       context.Context
+	closed    <-chan struct{}
+	unchecked int
 	// Counted here and published once per Drain: an atomic add per record
 	// is a measurable share of the cost of a record.
 	records, bytes uint64
@@ -107,7 +120,7 @@ type Emitter struct {
 // Emit hands r to the handler. A non-nil error (the handler's, or errStop
 // once the context is done) means: stop and return it from Drain; r has been
 // handed over either way.
-func (e *Emitter) Emit(r Record) error {
+func (e *Emitter) Emit(r transport.Record) error {
 	e.records++
 	e.bytes += uint64(len(r.Sample))
 	if err := e.h(r); err != nil {
@@ -119,12 +132,35 @@ func (e *Emitter) Emit(r Record) error {
 	if e.cancelled.Load() {
 		return errStop
 	}
+	if e.unchecked++; e.unchecked >= checkEvery {
+		e.unchecked = 0
+		if e.stopRequested() {
+			return errStop
+		}
+	}
 	return nil
+}
+
+// checkEvery is how many records a Drain may hand over between direct looks
+// at the context and Close (the bound Consumer.Consume documents).
+const checkEvery = 64
+
+// stopRequested reports whether the context is done or the consumer closed.
+func (e *Emitter) stopRequested() bool {
+	if e.ctx != nil && e.ctx.Err() != nil {
+		return true
+	}
+	select {
+	case <-e.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 // NewEmitter returns an Emitter that hands records to h, for tests of a
 // Source outside Loop.
-func NewEmitter(h Handler) *Emitter { return &Emitter{h: h, cancelled: new(atomic.Bool)} }
+func NewEmitter(h transport.Handler) *Emitter { return &Emitter{h: h, cancelled: new(atomic.Bool)} }
 
 func (e *Emitter) publish(c *Counters) {
 	c.Records.Add(e.records)

@@ -16,20 +16,17 @@ package reorder
 import (
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/arena"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // clockEvery is how many pushes share one reading of the clock.
 const clockEvery = 64
 
-// Timestamp reads a record's timestamp from its sample; ok is false when the
-// sample has none (it is then released at once and counted as late).
-type Timestamp func(sample []byte) (ts uint64, ok bool)
-
 // Stage is the merge. It is not safe for concurrent use: the consuming
 // goroutine owns it.
 type Stage struct {
-	ts         Timestamp
+	ts         transport.Timestamp
 	window     time.Duration
 	streams    []stream
 	heads      headHeap // streams with a waiting record, by head timestamp
@@ -41,7 +38,7 @@ type Stage struct {
 	late       uint64
 	clock      time.Time // cached s.now(), refreshed every clockEvery pushes
 	sinceClock int
-	arena      core.Arena
+	arena      arena.Bytes
 	now        func() time.Time
 }
 
@@ -54,7 +51,7 @@ type stream struct {
 }
 
 type held struct {
-	rec     core.Record
+	rec     transport.Record
 	ts      uint64
 	arrived time.Time
 }
@@ -62,7 +59,7 @@ type held struct {
 // New returns a Stage with the given window, expecting records from streams
 // streams (CPUs or rings; more may appear). window 0 releases every record at
 // once (only counting late ones).
-func New(ts Timestamp, window time.Duration, streams int) *Stage {
+func New(ts transport.Timestamp, window time.Duration, streams int) *Stage {
 	s := &Stage{ts: ts, window: window, now: time.Now, expected: streams}
 	s.heads.s = s
 	return s
@@ -77,7 +74,7 @@ func (s *Stage) Held() int { return s.held }
 // Push adds r, which came from stream key (a CPU or a ring index, >= 0), and
 // releases every record that is ready to out. r's bytes are copied: released
 // records own theirs.
-func (s *Stage) Push(r core.Record, key int, out core.Handler) error {
+func (s *Stage) Push(r transport.Record, key int, out transport.Handler) error {
 	if key < 0 {
 		key = 0
 	}
@@ -123,13 +120,13 @@ func (s *Stage) Push(r core.Record, key int, out core.Handler) error {
 // Release hands out every record that is ready: provably the oldest, or held
 // for the window. Call it when no records arrive, too, so held records leave
 // within the window.
-func (s *Stage) Release(out core.Handler) error {
+func (s *Stage) Release(out transport.Handler) error {
 	return s.release(out, time.Time{})
 }
 
 // release is Release with the time to judge the window by; zero means read
 // the clock when it is needed. Push passes its cached clock.
-func (s *Stage) release(out core.Handler, now time.Time) error {
+func (s *Stage) release(out transport.Handler, now time.Time) error {
 	for s.heads.Len() > 0 {
 		st := &s.streams[s.heads.keys[0]]
 		h := st.queue[st.head]
@@ -164,7 +161,7 @@ func (s *Stage) release(out core.Handler, now time.Time) error {
 }
 
 // Flush releases everything held, oldest first.
-func (s *Stage) Flush(out core.Handler) error {
+func (s *Stage) Flush(out transport.Handler) error {
 	w := s.window
 	s.window = 0
 	defer func() { s.window = w }()

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstream/bpfstream/transport"
 	"github.com/stretchr/testify/require"
-
-	"github.com/bpfstream/bpfstream/internal/core"
 )
 
 func tsOf(b []byte) (uint64, bool) {
@@ -27,7 +26,7 @@ func sample(ts uint64, id uint32) []byte {
 
 type collector struct{ ts, ids []uint64 }
 
-func (c *collector) out(r core.Record) error {
+func (c *collector) out(r transport.Record) error {
 	ts, _ := tsOf(r.Sample)
 	c.ts = append(c.ts, ts)
 	c.ids = append(c.ids, uint64(binary.LittleEndian.Uint32(r.Sample[8:])))
@@ -61,7 +60,7 @@ func TestMergesInterleavedStreams(t *testing.T) {
 		}
 		pending[k]--
 		next[k] += uint64(rng.IntN(50))
-		require.NoError(t, s.Push(core.Record{Sample: sample(next[k], id), CPU: k}, k, c.out))
+		require.NoError(t, s.Push(transport.Record{Sample: sample(next[k], id), CPU: k}, k, c.out))
 		id++
 	}
 	require.NoError(t, s.Flush(c.out))
@@ -80,15 +79,15 @@ func TestWindowBoundsHolding(t *testing.T) {
 	s := New(tsOf, 100*time.Millisecond, 0)
 	s.now = clock.now
 	var c collector
-	require.NoError(t, s.Push(core.Record{Sample: sample(10, 0)}, 0, c.out))
+	require.NoError(t, s.Push(transport.Record{Sample: sample(10, 0)}, 0, c.out))
 	require.Len(t, c.ts, 1, "only one stream seen: provably oldest")
-	require.NoError(t, s.Push(core.Record{Sample: sample(20, 1)}, 1, c.out))
-	require.NoError(t, s.Push(core.Record{Sample: sample(30, 2)}, 1, c.out))
+	require.NoError(t, s.Push(transport.Record{Sample: sample(20, 1)}, 1, c.out))
+	require.NoError(t, s.Push(transport.Record{Sample: sample(30, 2)}, 1, c.out))
 	require.Len(t, c.ts, 1, "stream 0 is empty and may still send older records")
 
 	expecting := New(tsOf, time.Second, 2)
 	var c2 collector
-	require.NoError(t, expecting.Push(core.Record{Sample: sample(10, 0)}, 0, c2.out))
+	require.NoError(t, expecting.Push(transport.Record{Sample: sample(10, 0)}, 0, c2.out))
 	require.Empty(t, c2.ts, "stream 1 is expected and may send older records")
 	require.Equal(t, 2, s.Held())
 
@@ -100,7 +99,7 @@ func TestWindowBoundsHolding(t *testing.T) {
 	require.Equal(t, []uint64{10, 20, 30}, c.ts)
 
 	// Stream 0 now delivers something older than what left: late.
-	require.NoError(t, s.Push(core.Record{Sample: sample(15, 3)}, 0, c.out))
+	require.NoError(t, s.Push(transport.Record{Sample: sample(15, 3)}, 0, c.out))
 	require.Equal(t, uint64(1), s.Late())
 	require.Equal(t, []uint64{10, 20, 30, 15}, c.ts)
 }
@@ -109,7 +108,7 @@ func TestWindowZeroReleasesAtOnceAndCountsLate(t *testing.T) {
 	s := New(tsOf, 0, 0)
 	var c collector
 	for i, ts := range []uint64{5, 3, 8, 8, 1, 9} {
-		require.NoError(t, s.Push(core.Record{Sample: sample(ts, uint32(i))}, i%2, c.out))
+		require.NoError(t, s.Push(transport.Record{Sample: sample(ts, uint32(i))}, i%2, c.out))
 	}
 	require.Equal(t, []uint64{5, 3, 8, 8, 1, 9}, c.ts)
 	require.Equal(t, uint64(2), s.Late())
@@ -118,7 +117,7 @@ func TestWindowZeroReleasesAtOnceAndCountsLate(t *testing.T) {
 func TestNoTimestampIsLate(t *testing.T) {
 	s := New(tsOf, time.Second, 0)
 	var c collector
-	require.NoError(t, s.Push(core.Record{Sample: []byte{1, 2}}, 0, func(core.Record) error { c.ts = append(c.ts, 0); return nil }))
+	require.NoError(t, s.Push(transport.Record{Sample: []byte{1, 2}}, 0, func(transport.Record) error { c.ts = append(c.ts, 0); return nil }))
 	require.Equal(t, uint64(1), s.Late())
 	require.Len(t, c.ts, 1)
 }
@@ -126,9 +125,9 @@ func TestNoTimestampIsLate(t *testing.T) {
 func TestReleasedRecordsOwnTheirBytes(t *testing.T) {
 	s := New(tsOf, time.Hour, 0)
 	buf := sample(1, 7)
-	var got []core.Record
-	keep := func(r core.Record) error { got = append(got, r); return nil }
-	require.NoError(t, s.Push(core.Record{Sample: buf}, 0, keep))
+	var got []transport.Record
+	keep := func(r transport.Record) error { got = append(got, r); return nil }
+	require.NoError(t, s.Push(transport.Record{Sample: buf}, 0, keep))
 	buf[0] = 0xff
 	require.Len(t, got, 1)
 	ts, _ := tsOf(got[0].Sample)
@@ -149,7 +148,7 @@ func FuzzStage(f *testing.F) {
 		n := 0
 		for i := 0; i+1 < len(data); i += 2 {
 			ts, key := uint64(data[i]), int(data[i+1]%4)
-			if err := s.Push(core.Record{Sample: sample(ts, uint32(n))}, key, c.out); err != nil {
+			if err := s.Push(transport.Record{Sample: sample(ts, uint32(n))}, key, c.out); err != nil {
 				t.Fatal(err)
 			}
 			n++

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // The readers trust the kernel's record headers only as far as they must.
@@ -54,7 +55,7 @@ func FuzzRingbufSlice(f *testing.F) {
 		r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
 		var total uintptr
 		for range 64 {
-			n, moved, busy, err := r.slice(rg, core.NewEmitter(func(rec core.Record) error {
+			n, moved, busy, err := r.slice(rg, core.NewEmitter(func(rec transport.Record) error {
 				if !inBounds(rec.Sample, mem) {
 					t.Fatalf("sample of %d bytes outside the ring", len(rec.Sample))
 				}
@@ -105,7 +106,7 @@ func FuzzPerfSlice(f *testing.F) {
 		}
 		r := &Perf{p: &poller{}, scratch: make([]byte, 1<<16), opts: PerfOptions{Options: Options{}.withDefaults()}}
 		for range 64 {
-			n, moved, err := r.slice(rg, core.NewEmitter(func(rec core.Record) error {
+			n, moved, err := r.slice(rg, core.NewEmitter(func(rec transport.Record) error {
 				if !inBounds(rec.Sample, mem) && !inBounds(rec.Sample, r.scratch) {
 					t.Fatalf("sample of %d bytes outside the buffer and the scratch space", len(rec.Sample))
 				}

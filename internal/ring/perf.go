@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // PerfOptions configure NewPerf.
@@ -71,10 +72,10 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 	opts.Options = opts.Options.withDefaults()
 	page := os.Getpagesize()
 	if opts.BufferBytes < page || opts.BufferBytes%page != 0 || (opts.BufferBytes/page)&(opts.BufferBytes/page-1) != 0 {
-		return nil, fmt.Errorf("ring: perf buffer size %d is not a power-of-two number of pages: %w", opts.BufferBytes, core.ErrInvalidOptions)
+		return nil, fmt.Errorf("ring: perf buffer size %d is not a power-of-two number of pages: %w", opts.BufferBytes, transport.ErrInvalidOptions)
 	}
 	if opts.WakeupEvents > 0 && opts.WakeupBytes > 0 {
-		return nil, fmt.Errorf("ring: WakeupEvents and WakeupBytes are exclusive: %w", core.ErrInvalidOptions)
+		return nil, fmt.Errorf("ring: WakeupEvents and WakeupBytes are exclusive: %w", transport.ErrInvalidOptions)
 	}
 	nCPU := int(m.MaxEntries())
 	r := &Perf{opts: opts, rings: make([]perfRing, 0, nCPU), scratch: make([]byte, 1<<16)}
@@ -254,7 +255,7 @@ func (rg *perfRing) store(tail uint64) {
 // buffers. Lost-sample records are counted, not handed over.
 func (r *Perf) Drain(emit *core.Emitter) error {
 	if !r.p.enter() {
-		return core.ErrClosed
+		return transport.ErrClosed
 	}
 	var delivered int
 	defer func() {
@@ -280,7 +281,7 @@ func (r *Perf) Drain(emit *core.Emitter) error {
 			return nil
 		}
 		if r.p.closed.Load() {
-			return core.ErrClosed
+			return transport.ErrClosed
 		}
 		if moved > 0 { // only lost records
 			continue
@@ -354,7 +355,7 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 			}
 			rg.tail = tail
 			sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfHeaderSize+4)), raw)
-			err = emit.Emit(core.Record{Sample: sample, CPU: rg.cpu})
+			err = emit.Emit(transport.Record{Sample: sample, CPU: rg.cpu})
 			n++
 		case perfRecordLost:
 			if size >= perfHeaderSize+16 {

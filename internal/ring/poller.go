@@ -62,6 +62,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // Defaults for Options.
@@ -254,7 +255,7 @@ func (p *poller) sleep(timeout int) (ready int, err error) {
 	case err != nil:
 		return 0, err
 	case woken && p.closed.Load():
-		return 0, core.ErrClosed
+		return 0, transport.ErrClosed
 	case woken:
 		return 0, core.ErrWake
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // Bits of struct bpf_ringbuf_hdr's len (include/uapi/linux/bpf.h).
@@ -49,7 +50,7 @@ type rbRing struct {
 }
 
 // Ringbuf reads one or more BPF ring buffers through one epoll instance.
-// Records carry CPU core.NoCPU and Source = the index of their map.
+// Records carry CPU transport.NoCPU and Source = the index of their map.
 type Ringbuf struct {
 	p        *poller
 	rings    []rbRing
@@ -63,7 +64,7 @@ type Ringbuf struct {
 // instance.
 func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 	if len(maps) == 0 {
-		return nil, fmt.Errorf("ring: no ring buffer to read: %w", core.ErrInvalidOptions)
+		return nil, fmt.Errorf("ring: no ring buffer to read: %w", transport.ErrInvalidOptions)
 	}
 	opts = opts.withDefaults()
 	page := os.Getpagesize()
@@ -75,7 +76,7 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 	}()
 	for i, m := range maps {
 		if m.Size <= 0 || m.Size&(m.Size-1) != 0 || m.Size%page != 0 {
-			return nil, fmt.Errorf("ring: ring buffer %d has size %d, not a power-of-two multiple of the page size: %w", i, m.Size, core.ErrInvalidOptions)
+			return nil, fmt.Errorf("ring: ring buffer %d has size %d, not a power-of-two multiple of the page size: %w", i, m.Size, transport.ErrInvalidOptions)
 		}
 		cons, err := mmap(m.FD, 0, page, unix.PROT_READ|unix.PROT_WRITE)
 		if err != nil {
@@ -159,7 +160,7 @@ func (r *Ringbuf) Pending() int {
 func (r *Ringbuf) Interrupt() { r.p.wake() }
 
 // Close releases the mappings and descriptors, at once or, when a Drain is
-// running, as soon as it returns (it is woken and returns core.ErrClosed).
+// running, as soon as it returns (it is woken and returns transport.ErrClosed).
 func (r *Ringbuf) Close() error { return r.p.close(r.unmap) }
 
 // publish stores every ring's position for the kernel.
@@ -202,7 +203,7 @@ func (rg *rbRing) store(cons uintptr) {
 // empty.
 func (r *Ringbuf) Drain(emit *core.Emitter) error {
 	if !r.p.enter() {
-		return core.ErrClosed
+		return transport.ErrClosed
 	}
 	var delivered int
 	defer func() {
@@ -247,7 +248,7 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 			return nil
 		}
 		if closed {
-			return core.ErrClosed
+			return transport.ErrClosed
 		}
 		if timedOut {
 			return core.ErrWake
@@ -328,7 +329,7 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 			rg.cons = cons
 			last = cons
 			sample := unsafe.Slice((*byte)(unsafe.Add(rg.data, (cons+ringbufHdrSize)&rg.mask)), ln)
-			if err = emit.Emit(core.Record{Sample: sample, CPU: core.NoCPU, Source: rg.source}); err != nil {
+			if err = emit.Emit(transport.Record{Sample: sample, CPU: transport.NoCPU, Source: rg.source}); err != nil {
 				cons = next // handed over: the handler saw it
 				n++
 				break

@@ -15,9 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bpfstream/bpfstream/transport"
 	"golang.org/x/sys/unix"
-
-	"github.com/bpfstream/bpfstream/internal/core"
 )
 
 // DefaultPath is where tracefs is mounted on current systems.
@@ -156,7 +155,7 @@ func octal(s string) (byte, bool) {
 func Mount() error {
 	if err := unix.Mount("nodev", DefaultPath, "tracefs", 0, ""); err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return fmt.Errorf("tracefs: %s: %w (needs CAP_SYS_ADMIN, or root): %w", MountCommand, core.ErrPermission, err)
+			return fmt.Errorf("tracefs: %s: %w (needs CAP_SYS_ADMIN, or root): %w", MountCommand, transport.ErrPermission, err)
 		}
 		return fmt.Errorf("tracefs: %s: %w", MountCommand, err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 func TestParseMountinfoLine(t *testing.T) {
@@ -63,7 +63,7 @@ func TestFindAndEnsure(t *testing.T) {
 	if os.Geteuid() != 0 {
 		if _, err := Find(); errors.Is(err, ErrNotMounted) {
 			_, err := Ensure()
-			if !errors.Is(err, ErrNotMounted) || !errors.Is(err, core.ErrPermission) {
+			if !errors.Is(err, ErrNotMounted) || !errors.Is(err, transport.ErrPermission) {
 				t.Errorf("Ensure without root: %v", err)
 			}
 		}

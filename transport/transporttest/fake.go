@@ -270,7 +270,7 @@ func (s *fakeSource) Drain(emit *core.Emitter) error {
 	for f.head == len(f.queue) {
 		if f.closed {
 			f.mu.Unlock()
-			return core.ErrClosed
+			return transport.ErrClosed
 		}
 		if f.interrupted {
 			f.interrupted = false
@@ -290,7 +290,7 @@ func (s *fakeSource) Drain(emit *core.Emitter) error {
 		f.mu.Lock()
 		if f.closed {
 			f.mu.Unlock()
-			return core.ErrClosed
+			return transport.ErrClosed
 		}
 		r := f.queue[f.head]
 		f.lending = true

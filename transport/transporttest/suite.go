@@ -1061,7 +1061,7 @@ func testRecordsChannel(t *testing.T, e *env) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := transport.Records(ctx, e.c, transport.ChannelOptions{Buffer: 1})
-	t.Cleanup(s.Wait)
+	t.Cleanup(func() { <-s.Done() })
 	var got []received
 	for range 3 {
 		n := e.produce(t, e.batch(50))
@@ -1078,7 +1078,7 @@ func testRecordsChannel(t *testing.T, e *env) {
 // Closing the consumer ends a channel stream, with ErrClosed in Err.
 func testRecordsChannelClose(t *testing.T, e *env) {
 	s := transport.Records(context.Background(), e.c, transport.ChannelOptions{})
-	t.Cleanup(s.Wait)
+	t.Cleanup(func() { <-s.Done() })
 	var got []received
 	n := e.produce(t, e.batch(5))
 	receive(t, s.C, n, &got)
@@ -1122,7 +1122,7 @@ func testBatchesPartial(t *testing.T, e *env) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := transport.Batches(ctx, e.c, transport.ChannelOptions{BatchSize: 256})
-	t.Cleanup(s.Wait)
+	t.Cleanup(func() { <-s.Done() })
 	var got []received
 	for range 2 {
 		time.Sleep(settle)
@@ -1141,7 +1141,7 @@ func testBatchesFull(t *testing.T, e *env) {
 	defer cancel()
 	const size = 7
 	s := transport.Batches(ctx, e.c, transport.ChannelOptions{BatchSize: size, Buffer: 1})
-	t.Cleanup(s.Wait)
+	t.Cleanup(func() { <-s.Done() })
 	var got []received
 	for range 3 {
 		n := e.produce(t, e.batch(100))

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/idle"
 	"github.com/bpfstream/bpfstream/transport"
 	"github.com/bpfstream/bpfstream/transport/transporttest"
 )
@@ -390,12 +390,12 @@ var mutants = map[string]mutantCase{
 		},
 	},
 	"NeverIdle": {
-		// A consumer that does not call core.IdleFunc after handing
+		// A consumer that does not call idle.Func after handing
 		// over what was waiting: partial batches wait forever.
 		fails: []string{"BatchesPartialBatch"},
 		setup: func(m *mutant) {
 			m.consume = func(m *mutant, ctx context.Context, h transport.Handler) error {
-				return m.Fake.Consume(core.WithIdleFunc(ctx, func() error { return nil }), h)
+				return m.Fake.Consume(idle.With(ctx, func() error { return nil }), h)
 			}
 		},
 	},

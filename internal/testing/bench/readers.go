@@ -10,7 +10,8 @@ import (
 	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/ringbuf"
 
-	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream"
+	"github.com/bpfstream/bpfstream/internal/idle"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
 	bpfperf "github.com/bpfstream/bpfstream/perfbuf"
 	bpfring "github.com/bpfstream/bpfstream/ringbuf"
@@ -58,7 +59,7 @@ func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
 	case Libbpf:
 		return openLibbpf(p, cfg, interval)
 	}
-	c, err := transport.Open(p.Map(), transport.OpenOptions{
+	c, err := bpfstream.Open(p.Map(), bpfstream.Options{
 		Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer, WakeupBytes: perfWatermark(cfg), DrainInterval: interval},
 		Ringbuf: bpfring.Options{DrainInterval: interval},
 	})
@@ -187,7 +188,7 @@ func (r *callback) run(ctx context.Context, g *goal) error {
 		}
 	}
 	// Consume calls the idle hook before it waits.
-	ctx = core.WithIdleFunc(ctx, func() error { g.delivered.Store(n); return nil })
+	ctx = idle.With(ctx, func() error { g.delivered.Store(n); return nil })
 	err := r.c.Consume(ctx, h)
 	if errors.Is(err, errGoal) {
 		return nil
@@ -207,7 +208,7 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 	defer cancel()
 	if r.batch {
 		s := transport.Batches(ctx, r.c, transport.ChannelOptions{})
-		defer func() { cancel(); s.Wait() }()
+		defer s.Close()
 		var n uint64
 		for batch := range s.C {
 			for range batch {
@@ -220,7 +221,7 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 		return s.Err()
 	}
 	s := transport.Records(ctx, r.c, transport.ChannelOptions{})
-	defer func() { cancel(); s.Wait() }()
+	defer s.Close()
 	var n uint64
 	for range s.C {
 		if n++; g.reached(n) {

@@ -7,8 +7,8 @@ package streamtest
 import (
 	"fmt"
 
-	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // Checker accumulates records. Its zero value is ready to use; it is not safe
@@ -28,7 +28,7 @@ type Checker struct {
 
 // Add checks one record and remembers its sequence number. It returns the
 // first problem seen so far (and keeps returning it).
-func (c *Checker) Add(r core.Record) error {
+func (c *Checker) Add(r transport.Record) error {
 	if c.firstErr != nil {
 		return c.firstErr
 	}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // ErrDone is what ConsumeAll's handler returns to end Consume once every
@@ -31,12 +31,12 @@ func Load(tb testing.TB, cfg producer.Config) *producer.Producer {
 
 // ConsumeAll consumes c until want records have arrived, checking each, and
 // fails tb on any problem or after a minute.
-func ConsumeAll(tb testing.TB, c core.Consumer, want uint64) *Checker {
+func ConsumeAll(tb testing.TB, c transport.Consumer, want uint64) *Checker {
 	tb.Helper()
 	var chk Checker
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := c.Consume(ctx, func(r core.Record) error {
+	err := c.Consume(ctx, func(r transport.Record) error {
 		if err := chk.Add(r); err != nil {
 			return err
 		}
@@ -68,10 +68,10 @@ func Attempted(tb testing.TB, p *producer.Producer) uint64 {
 // only counts, and returns the heap allocations the whole Consume call made.
 // A callback path without per-record allocations makes a small constant
 // number, whatever want is.
-func ConsumeAllocs(tb testing.TB, c core.Consumer, want uint64) uint64 {
+func ConsumeAllocs(tb testing.TB, c transport.Consumer, want uint64) uint64 {
 	tb.Helper()
 	var got uint64
-	handler := func(core.Record) error {
+	handler := func(transport.Record) error {
 		if got++; got == want {
 			return ErrDone
 		}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/transport"
 )
 
 // Overflow runs the producer on every CPU, perCPU samples each, into c while
@@ -18,7 +18,7 @@ import (
 // perfbuf reports a loss only with the next successful write to the same
 // CPU's buffer, so once the consumer has drained everything one more sample
 // is produced on every CPU (and counted).
-func Overflow(tb testing.TB, p *producer.Producer, c core.Consumer, perCPU int) core.Stats {
+func Overflow(tb testing.TB, p *producer.Producer, c transport.Consumer, perCPU int) transport.Stats {
 	tb.Helper()
 	cpus := producer.AllCPUs()
 	chk := Checker{Unordered: true}
@@ -27,7 +27,7 @@ func Overflow(tb testing.TB, p *producer.Producer, c core.Consumer, perCPU int) 
 	consumed := make(chan error, 1)
 	go func() {
 		n := 0
-		consumed <- c.Consume(ctx, func(r core.Record) error {
+		consumed <- c.Consume(ctx, func(r transport.Record) error {
 			if n++; n%64 == 0 {
 				time.Sleep(200 * time.Microsecond) // a consumer that stalls
 			}
@@ -45,13 +45,13 @@ func Overflow(tb testing.TB, p *producer.Producer, c core.Consumer, perCPU int) 
 	}
 	for !settled() {
 	}
-	if c.Kind() == core.KindPerfbuf {
+	if c.Kind() == transport.KindPerfbuf {
 		if err := p.RunParallel(cpus, 1); err != nil {
 			tb.Fatalf("produce the last sample: %v", err)
 		}
 	}
 	attempted := Attempted(tb, p)
-	var s core.Stats
+	var s transport.Stats
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		s = c.Stats()
 		if s.Records+s.Lost >= attempted || time.Now().After(deadline) {

@@ -11,6 +11,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfstream/bpfstream"
 	"github.com/bpfstream/bpfstream/bpf"
 	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 	"github.com/bpfstream/bpfstream/internal/testing/unpriv"
@@ -145,7 +146,7 @@ func unprivilegedChecks(t *testing.T) {
 	}
 
 	// Constructors without a map.
-	wantInvalid("transport.Open(nil)", func() error { _, err := transport.Open(nil, transport.OpenOptions{}); return err })
+	wantInvalid("bpfstream.Open(nil)", func() error { _, err := bpfstream.Open(nil, bpfstream.Options{}); return err })
 	wantInvalid("perfbuf.New(nil)", func() error { _, err := perfbuf.New(nil, perfbuf.Options{}); return err })
 	wantInvalid("perfbuf.NewFlightRecorder(nil)", func() error { _, err := perfbuf.NewFlightRecorder(nil, 0); return err })
 	wantInvalid("ringbuf.New(nil)", func() error { _, err := ringbuf.New(nil, ringbuf.Options{}); return err })
@@ -176,17 +177,17 @@ func unprivilegedChecks(t *testing.T) {
 		maps[fd] = m
 	}
 	pb, rb, drops := maps[fdPerf], maps[fdRingbuf], maps[fdDrops]
-	for _, r := range []perfbuf.Reader{perfbuf.ReaderNative, perfbuf.ReaderCilium} {
+	for _, r := range []perfbuf.Backend{perfbuf.BackendNative, perfbuf.BackendCilium} {
 		wantPerm(fmt.Sprintf("perfbuf.New(inherited, Reader %d)", r), "CAP_PERFMON", func() error {
-			c, err := perfbuf.New(pb, perfbuf.Options{Reader: r})
+			c, err := perfbuf.New(pb, perfbuf.Options{Backend: r})
 			if err == nil {
 				c.Close()
 			}
 			return err
 		})
 	}
-	wantPerm("transport.Open(inherited perf event array)", "CAP_PERFMON", func() error {
-		c, err := transport.Open(pb, transport.OpenOptions{})
+	wantPerm("bpfstream.Open(inherited perf event array)", "CAP_PERFMON", func() error {
+		c, err := bpfstream.Open(pb, bpfstream.Options{})
 		if err == nil {
 			c.Close()
 		}
@@ -200,10 +201,10 @@ func unprivilegedChecks(t *testing.T) {
 		return err
 	})
 	// A ring buffer is read through its mmap, which the descriptor allows.
-	for _, r := range []ringbuf.Reader{ringbuf.ReaderNative, ringbuf.ReaderCilium} {
+	for _, r := range []ringbuf.Backend{ringbuf.BackendNative, ringbuf.BackendCilium} {
 		name := fmt.Sprintf("ringbuf.New(inherited, Reader %d)", r)
 		err := noPanic(t, name, func() error {
-			c, err := ringbuf.New(rb, ringbuf.Options{DropCounter: drops, Reader: r})
+			c, err := ringbuf.New(rb, ringbuf.Options{DropCounter: drops, Backend: r})
 			if err != nil {
 				return err
 			}

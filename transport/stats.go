@@ -1,0 +1,37 @@
+package transport
+
+// Stats is a snapshot of a consumer's counters. Every sample a producer
+// emitted is either in Records or in Lost.
+type Stats struct {
+	// Records and Bytes count the samples handed to the handler and their
+	// length in bytes (perfbuf lengths include the kernel's padding).
+	Records uint64
+	Bytes   uint64
+	// Lost counts samples the producer emitted that never reached user
+	// space. perfbuf: the kernel's count of samples it could not write
+	// because a per-CPU buffer was full. ringbuf: the BPF program's own drop
+	// counter, when one is configured (the kernel keeps none); without one,
+	// ringbuf losses are invisible and LostKnown is false.
+	Lost uint64
+	// LostKnown reports whether Lost covers every way a sample can be lost.
+	LostKnown bool
+	// LostPerCPU breaks Lost down by CPU for perfbuf (index = CPU); nil for
+	// ringbuf.
+	LostPerCPU []uint64
+	// DecodeErrors counts records that reached user space but failed to
+	// decode in a typed adapter (event package). They are also in Records.
+	DecodeErrors uint64
+	// Late counts records that a re-ordering stage could not place in
+	// timestamp order because they arrived after their window had passed.
+	// They are still delivered, out of order.
+	Late uint64
+	// Wakeups counts the times the consumer was woken (or timed out) and
+	// found data to drain.
+	Wakeups uint64
+	// BufferBytes is the kernel buffer memory the consumer holds: per-CPU
+	// size times CPUs with a buffer (perfbuf), or the ring sizes (ringbuf).
+	BufferBytes uint64
+	// PendingBytes is the data waiting in the ring(s) when Stats was taken
+	// (ringbuf only).
+	PendingBytes uint64
+}

@@ -42,9 +42,14 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	return open([]*ebpf.Map{m}, opts)
 }
 
-// open builds a consumer for maps, already checked to be ring buffers.
+// open builds a consumer for maps, already checked to be ring buffers. A
+// ring that maps holds more than once is read once.
 func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rings, err := distinctRings(maps)
 	if err != nil {
 		return nil, err
 	}
@@ -56,9 +61,9 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	var rd backend
 	switch {
 	case opts.Reader == ReaderNative:
-		rd, err = newNativeBackend(maps, opts, counters)
-	case opts.Reader == ReaderCilium && len(maps) == 1:
-		rd, err = newCiliumBackend(maps[0], opts, counters)
+		rd, err = newNativeBackend(rings, opts, counters)
+	case opts.Reader == ReaderCilium && len(rings) == 1:
+		rd, err = newCiliumBackend(rings[0].m, opts, counters)
 	case opts.Reader == ReaderCilium:
 		return nil, fmt.Errorf("ringbuf: only ReaderNative reads several rings: %w", core.ErrInvalidOptions)
 	default:
@@ -69,7 +74,7 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	}
 	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
 	if opts.Reorder != nil {
-		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(maps))
+		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(rings))
 	}
 	return c, nil
 }

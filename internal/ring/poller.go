@@ -47,7 +47,10 @@
 // inside emit — even a handler that calls Close itself), Close wakes it
 // through an eventfd and the Drain releases the mappings and descriptors as
 // it leaves. So Close never waits for a handler and never deadlocks, and
-// nothing is unmapped under a running Drain.
+// nothing is unmapped under a running Drain. Such a Drain still publishes
+// its ring buffer consumer positions as it leaves; a new Ringbuf on one of
+// those rings waits for that before it starts (see handover.go), so a
+// consumer closed and re-opened on a ring never hands a record over twice.
 package ring
 
 import (

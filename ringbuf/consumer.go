@@ -33,8 +33,17 @@ type backend interface {
 	close() error
 }
 
-// New returns a Consumer for m, which must be a BPF_MAP_TYPE_RINGBUF. The
-// consumer does not take ownership of m: close it after the consumer.
+// New returns a Consumer for m, which must be a BPF_MAP_TYPE_RINGBUF without
+// BPF_F_RB_OVERWRITE (an overwrite-mode ring is refused with an error
+// matching transport.ErrMapType: its producer may overwrite a record while
+// it is being read). The consumer does not take ownership of m: close it
+// after the consumer.
+//
+// Closing a consumer while its Consume is still handing a record over, and
+// opening a new consumer on the same ring, is safe: the new consumer waits
+// until the old one has stopped and published its position (up to 5 s, then
+// it fails with an error matching transport.ErrBusy), so no record is handed
+// over twice.
 func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err := core.CheckMap("ringbuf", m, ebpf.RingBuf); err != nil {
 		return nil, err

@@ -16,6 +16,10 @@ import (
 // NewMulti: Record.Source is the slot index. Every slot must hold a ring. Set
 // Options.Reorder to merge the rings by timestamp.
 //
+// Several slots may hold the same ring (Falco's ring per group of CPUs): the
+// ring is read once, and its records carry the first (lowest) slot that
+// holds it as Source. Stats.BufferBytes counts it once.
+//
 // The consumer opens its own handles on the inner maps and closes them with
 // itself; outer stays the caller's.
 func NewArrayOfMaps(outer *ebpf.Map, opts Options) (*Consumer, error) {

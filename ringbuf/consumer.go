@@ -34,8 +34,17 @@ type backend interface {
 	close() error
 }
 
-// New returns a Consumer for m, which must be a BPF_MAP_TYPE_RINGBUF. The
-// consumer does not take ownership of m: close it after the consumer.
+// New returns a Consumer for m, which must be a BPF_MAP_TYPE_RINGBUF without
+// BPF_F_RB_OVERWRITE (an overwrite-mode ring is refused with an error
+// matching transport.ErrMapType: its producer may overwrite a record while
+// it is being read). The consumer does not take ownership of m: close it
+// after the consumer.
+//
+// Closing a consumer while its Consume is still handing a record over, and
+// opening a new consumer on the same ring, is safe: the new consumer waits
+// until the old one has stopped and published its position (up to 5 s, then
+// it fails with an error matching transport.ErrBusy), so no record is handed
+// over twice.
 func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err := core.CheckMap("ringbuf", m, ebpf.RingBuf); err != nil {
 		return nil, err
@@ -43,9 +52,14 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	return open([]*ebpf.Map{m}, opts)
 }
 
-// open builds a consumer for maps, already checked to be ring buffers.
+// open builds a consumer for maps, already checked to be ring buffers. A
+// ring that maps holds more than once is read once.
 func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rings, err := distinctRings(maps)
 	if err != nil {
 		return nil, err
 	}
@@ -57,9 +71,9 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	var rd backend
 	switch {
 	case opts.Backend == BackendNative:
-		rd, err = newNativeBackend(maps, opts, counters)
-	case opts.Backend == BackendCilium && len(maps) == 1:
-		rd, err = newCiliumBackend(maps[0], opts, counters)
+		rd, err = newNativeBackend(rings, opts, counters)
+	case opts.Backend == BackendCilium && len(rings) == 1:
+		rd, err = newCiliumBackend(rings[0].m, opts, counters)
 	case opts.Backend == BackendCilium:
 		return nil, fmt.Errorf("ringbuf: only BackendNative reads several rings: %w", transport.ErrInvalidOptions)
 	default:
@@ -70,7 +84,7 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	}
 	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
 	if opts.Reorder != nil {
-		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(maps))
+		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(rings))
 	}
 	return c, nil
 }

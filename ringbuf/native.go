@@ -1,8 +1,6 @@
 package ringbuf
 
 import (
-	"github.com/cilium/ebpf"
-
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/ring"
 )
@@ -14,10 +12,10 @@ type nativeBackend struct {
 	*ring.Ringbuf
 }
 
-func newNativeBackend(maps []*ebpf.Map, opts Options, counters *core.Counters) (*nativeBackend, error) {
-	rms := make([]ring.RingbufMap, len(maps))
-	for i, m := range maps {
-		rms[i] = ring.RingbufMap{FD: m.FD(), Size: int(m.MaxEntries())}
+func newNativeBackend(rings []ringMap, opts Options, counters *core.Counters) (*nativeBackend, error) {
+	rms := make([]ring.RingbufMap, len(rings))
+	for i, rg := range rings {
+		rms[i] = ring.RingbufMap{FD: rg.m.FD(), Size: int(rg.m.MaxEntries()), Source: rg.source, ID: uint32(rg.id)}
 	}
 	rd, err := ring.NewRingbuf(rms, ring.Options{Interval: opts.DrainInterval, Counters: counters})
 	if err != nil {

@@ -12,7 +12,10 @@ import (
 // NewMulti returns one Consumer for several BPF_MAP_TYPE_RINGBUF maps, like
 // libbpf's ring_buffer__add: one goroutine and one epoll instance read them
 // all, and Record.Source is the index of the record's map in maps. Records of
-// one map arrive in commit order; records of different maps interleave.
+// one map arrive in commit order; records of different maps interleave. A
+// ring that maps holds more than once (the same map, or two handles with the
+// same kernel map ID) is read once, with the first index that holds it as
+// Source: two readers of one ring would each hand its records over.
 //
 // Reading is fair: the consumer takes at most a slice (1024 records or
 // 256 KiB) from one ring before it turns to the next ready one, round robin,

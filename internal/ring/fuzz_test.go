@@ -12,10 +12,13 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// The readers trust the kernel's record headers only as far as they must.
-// These fuzz targets lay arbitrary bytes out as a ring's contents and check
-// that parsing them never reads outside the buffer, never panics, and either
-// hands over records or reports ErrCorrupt.
+// The readers trust the kernel's record headers and positions only after
+// checking them. These fuzz targets lay arbitrary bytes out as a buffer's
+// contents, with arbitrary positions, in memory mapped the way the kernel
+// maps it with inaccessible pages around it (guardedRing), and check that
+// parsing never reads outside the mapping (a read there faults), never
+// panics, never passes the producer's position, and either hands over
+// records or reports ErrCorrupt.
 
 const fuzzRingSize = 4096
 
@@ -29,23 +32,48 @@ func inBounds(b, mem []byte) bool {
 	return p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(mem))
 }
 
+// at returns a buffer's contents with rec at offset off, wrapping around
+// the end.
+func at(off int, rec []byte) []byte {
+	b := make([]byte, fuzzRingSize)
+	for i, c := range rec {
+		b[(off+i)%fuzzRingSize] = c
+	}
+	return b
+}
+
+// noFault runs f, failing t with a clear message if f reads outside a
+// mapping.
+func noFault(t *testing.T, f func()) {
+	t.Helper()
+	if faults(f) {
+		t.Fatal("read outside the mapped buffer")
+	}
+}
+
 func FuzzRingbufSlice(f *testing.F) {
-	rec := make([]byte, 32)
-	binary.NativeEndian.PutUint32(rec, 20) // one 20-byte record
-	f.Add(rec, uint16(32))
-	binary.NativeEndian.PutUint32(rec, 1<<31) // busy
-	f.Add(rec, uint16(32))
-	binary.NativeEndian.PutUint32(rec, 1<<30|4) // discarded
-	f.Add(rec, uint16(16))
-	f.Fuzz(func(t *testing.T, data []byte, prod uint16) {
-		// The kernel maps the data pages twice in a row, so a record that
-		// wraps reads on into the second copy.
-		mem := make([]byte, 2*fuzzRingSize)
-		copy(mem, data)
-		copy(mem[fuzzRingSize:], mem[:fuzzRingSize])
-		var consPos uintptr
-		prodPos := uintptr(prod) % (fuzzRingSize + 1) &^ 7
+	// rec is a ring holding one record header with len word v.
+	rec := func(v uint32) []byte {
+		b := make([]byte, 32)
+		binary.NativeEndian.PutUint32(b, v)
+		return b
+	}
+	f.Add(rec(20), uint32(0), uint16(32))                                  // one 20-byte record
+	f.Add(rec(1<<31), uint32(0), uint16(32))                               // busy
+	f.Add(rec(1<<30|4), uint32(0), uint16(16))                             // discarded
+	f.Add(rec(fuzzRingSize), uint32(0), uint16(fuzzRingSize+8))            // longer than the ring
+	f.Add(at(fuzzRingSize-8, rec(20)), uint32(fuzzRingSize-8), uint16(32)) // wraps around the end
+	f.Add(rec(20), uint32(3), uint16(32))                                  // misaligned
+	mem := guardedRing(f, fuzzRingSize, 2)
+	f.Fuzz(func(t *testing.T, data []byte, cons uint32, ahead uint16) {
+		// The two copies share their bytes: writing one fills both.
+		clear(mem[:fuzzRingSize])
+		copy(mem[:fuzzRingSize], data)
+		consPos := uintptr(cons)
+		prodPos := consPos + uintptr(ahead)
 		rg := &rbRing{
+			cons:    consPos,
+			pub:     consPos,
 			consPos: &consPos,
 			prodPos: &prodPos,
 			data:    unsafe.Pointer(&mem[0]),
@@ -53,49 +81,72 @@ func FuzzRingbufSlice(f *testing.F) {
 			size:    fuzzRingSize,
 		}
 		r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
-		var total uintptr
-		for range 64 {
-			n, moved, busy, err := r.slice(rg, core.NewEmitter(func(rec transport.Record) error {
-				if !inBounds(rec.Sample, mem) {
-					t.Fatalf("sample of %d bytes outside the ring", len(rec.Sample))
-				}
-				return nil
-			}))
-			total += moved
-			if err != nil {
-				if !errors.Is(err, ErrCorrupt) {
-					t.Fatalf("error %v is not ErrCorrupt", err)
-				}
-				break
+		handed := 0
+		emit := core.NewEmitter(func(rec transport.Record) error {
+			if !inBounds(rec.Sample, mem) {
+				t.Fatalf("sample of %d bytes outside the ring", len(rec.Sample))
 			}
-			if n == 0 && moved == 0 || busy {
-				break
+			handed++
+			return nil
+		})
+		var firstErr error
+		noFault(t, func() {
+			for range 64 {
+				n, moved, busy, err := r.slice(rg, emit)
+				if err != nil {
+					firstErr = err
+					return
+				}
+				if n == 0 && moved == 0 || busy {
+					return
+				}
+			}
+		})
+		if firstErr != nil && !errors.Is(firstErr, ErrCorrupt) {
+			t.Fatalf("error %v is not ErrCorrupt", firstErr)
+		}
+		if cons&7 != 0 || ahead&7 != 0 || int(ahead) > fuzzRingSize {
+			if ahead != 0 && (firstErr == nil || handed > 0) {
+				t.Fatalf("cons %d, producer %d ahead: handed over %d records, error %v; want none and ErrCorrupt", cons, ahead, handed, firstErr)
 			}
 		}
-		if total > prodPos {
-			t.Fatalf("consumed %d bytes past the producer position %d", total, prodPos)
+		if rg.cons-uintptr(cons) > uintptr(ahead) {
+			t.Fatalf("consumed %d bytes past the producer position %d ahead", rg.cons-uintptr(cons), ahead)
 		}
-		if consPos > prodPos {
-			t.Fatalf("published position %d past the producer position %d", consPos, prodPos)
+		if consPos-uintptr(cons) > uintptr(ahead) {
+			t.Fatalf("published position %d bytes ahead, past the producer position %d ahead", consPos-uintptr(cons), ahead)
 		}
 	})
 }
 
 func FuzzPerfSlice(f *testing.F) {
-	rec := make([]byte, 32)
-	binary.NativeEndian.PutUint32(rec, unix.PERF_RECORD_SAMPLE)
-	binary.NativeEndian.PutUint16(rec[6:], 32)
-	binary.NativeEndian.PutUint32(rec[8:], 20)
-	f.Add(rec, uint16(32), uint16(0))
-	binary.NativeEndian.PutUint32(rec, unix.PERF_RECORD_LOST)
-	binary.NativeEndian.PutUint16(rec[6:], 24)
-	f.Add(rec, uint16(24), uint16(4080))
-	f.Fuzz(func(t *testing.T, data []byte, head, tail uint16) {
-		mem := make([]byte, fuzzRingSize)
+	// rec is a record of the given type and size; a sample says it holds
+	// 20 bytes.
+	rec := func(typ uint32, size uint16) []byte {
+		b := make([]byte, max(size, 12))
+		binary.NativeEndian.PutUint32(b, typ)
+		binary.NativeEndian.PutUint16(b[6:], size)
+		if typ == unix.PERF_RECORD_SAMPLE {
+			binary.NativeEndian.PutUint32(b[8:], 20)
+		}
+		return b[:size]
+	}
+	sample, lost := uint32(unix.PERF_RECORD_SAMPLE), uint32(unix.PERF_RECORD_LOST)
+	f.Add(rec(sample, 32), uint32(0), uint16(32))
+	f.Add(at(fuzzRingSize-8, rec(sample, 32)), uint32(fuzzRingSize-8), uint16(32)) // wraps around the end
+	f.Add(at(fuzzRingSize-8, rec(sample, 8)), uint32(fuzzRingSize-8), uint16(8))   // a sample with no size
+	f.Add(at(4080, rec(lost, 24)), uint32(4080), uint16(24))
+	f.Add(rec(sample, 32), uint32(0), uint16(fuzzRingSize+8)) // head too far ahead
+	f.Add(rec(sample, 32), uint32(0), uint16(4))              // half a header
+	mem := guardedRing(f, fuzzRingSize, 1)
+	scratch := make([]byte, 1<<16)
+	f.Fuzz(func(t *testing.T, data []byte, tail uint32, ahead uint16) {
+		clear(mem)
 		copy(mem, data)
 		var meta unix.PerfEventMmapPage
-		start := uint64(tail) &^ 7
-		meta.Data_head = start + uint64(head)%(fuzzRingSize+1)
+		start := uint64(tail)
+		meta.Data_tail = start
+		meta.Data_head = start + uint64(ahead)
 		rg := &perfRing{
 			tail: start,
 			pub:  start,
@@ -104,27 +155,37 @@ func FuzzPerfSlice(f *testing.F) {
 			size: fuzzRingSize,
 			mask: fuzzRingSize - 1,
 		}
-		r := &Perf{p: &poller{}, scratch: make([]byte, 1<<16), opts: PerfOptions{Options: Options{}.withDefaults()}}
-		for range 64 {
-			n, moved, err := r.slice(rg, core.NewEmitter(func(rec transport.Record) error {
-				if !inBounds(rec.Sample, mem) && !inBounds(rec.Sample, r.scratch) {
-					t.Fatalf("sample of %d bytes outside the buffer and the scratch space", len(rec.Sample))
-				}
-				return nil
-			}))
-			if err != nil {
-				if !errors.Is(err, ErrCorrupt) {
-					t.Fatalf("error %v is not ErrCorrupt", err)
-				}
-				break
+		r := &Perf{p: &poller{}, scratch: scratch, opts: PerfOptions{Options: Options{}.withDefaults()}}
+		handed := 0
+		emit := core.NewEmitter(func(rec transport.Record) error {
+			if !inBounds(rec.Sample, mem) && !inBounds(rec.Sample, r.scratch) {
+				t.Fatalf("sample of %d bytes outside the buffer and the scratch space", len(rec.Sample))
 			}
-			if n == 0 && moved == 0 {
-				break
+			handed++
+			return nil
+		})
+		var firstErr error
+		noFault(t, func() {
+			_ = rg.unread()
+			for range 64 {
+				n, moved, err := r.slice(rg, emit)
+				if err != nil {
+					firstErr = err
+					return
+				}
+				if n == 0 && moved == 0 {
+					return
+				}
 			}
+		})
+		if firstErr != nil && !errors.Is(firstErr, ErrCorrupt) {
+			t.Fatalf("error %v is not ErrCorrupt", firstErr)
 		}
-		if rg.tail > meta.Data_head || meta.Data_tail > meta.Data_head {
-			t.Fatalf("read to %d (published %d) past the head %d", rg.tail, meta.Data_tail, meta.Data_head)
+		if ahead != 0 && (tail&7 != 0 || ahead < perfHeaderSize || int(ahead) > fuzzRingSize) && (firstErr == nil || handed > 0) {
+			t.Fatalf("tail %d, head %d ahead: handed over %d records, error %v; want none and ErrCorrupt", tail, ahead, handed, firstErr)
 		}
-		_ = rg.unread()
+		if rg.tail-start > uint64(ahead) || meta.Data_tail-start > uint64(ahead) {
+			t.Fatalf("read to %d (published %d) bytes ahead, past the head %d ahead", rg.tail-start, meta.Data_tail-start, ahead)
+		}
 	})
 }

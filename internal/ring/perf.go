@@ -197,19 +197,17 @@ func (r *Perf) release() error {
 func (rg *perfRing) unread() uint64 {
 	var n uint64
 	head := atomic.LoadUint64(&rg.meta.Data_head)
-	for tail := rg.tail; tail < head; {
-		off := tail & rg.mask
-		hp := unsafe.Add(rg.data, off)
-		typ := *(*uint32)(hp)
-		size := uint64(*(*uint16)(unsafe.Add(hp, 6)))
-		if off&7 != 0 || size < perfHeaderSize || size > head-tail {
+	for tail := rg.tail; tail != head; {
+		typ, size, err := rg.header(tail, head)
+		if err != nil {
 			break // corrupt: count what could be read
 		}
 		switch {
 		case typ == perfRecordSample:
 			n++
 		case typ == perfRecordLost && size >= perfHeaderSize+16:
-			// The count is 8-byte aligned, so it never wraps itself.
+			// The count is 8-byte aligned, so it never wraps itself;
+			// header checked that it lies before head.
 			n += *(*uint64)(unsafe.Add(rg.data, (tail+perfHeaderSize+8)&rg.mask))
 		}
 		tail += size
@@ -318,6 +316,25 @@ func (r *Perf) round(emit *core.Emitter) (n int, moved uint64, err error) {
 	return n, moved, nil
 }
 
+// header returns the type and size of the record at tail, checking before it
+// reads anything that the kernel's head and the reader's tail can be right:
+// tail 8-byte aligned (the kernel aligns every record, so a header never
+// wraps around the buffer's end), a whole header published, and head at most
+// the buffer's size ahead; and after reading it, that the record is at least
+// a header and lies before head. A record that passes lies in the buffer.
+func (rg *perfRing) header(tail, head uint64) (typ uint32, size uint64, err error) {
+	if tail&7 != 0 || head-tail < perfHeaderSize || head-tail > rg.size {
+		return 0, 0, fmt.Errorf("ring: perf buffer of CPU %d: tail %d, head %d in a buffer of %d bytes: %w", rg.cpu, tail, head, rg.size, ErrCorrupt)
+	}
+	hp := unsafe.Add(rg.data, tail&rg.mask)
+	typ = *(*uint32)(hp)
+	size = uint64(*(*uint16)(unsafe.Add(hp, 6)))
+	if size < perfHeaderSize || size > head-tail {
+		return 0, 0, fmt.Errorf("ring: perf buffer of CPU %d: record of %d bytes at %d, head %d: %w", rg.cpu, size, tail, head, ErrCorrupt)
+	}
+	return typ, size, nil
+}
+
 func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err error) {
 	tail := rg.tail
 	head := atomic.LoadUint64(&rg.meta.Data_head)
@@ -329,15 +346,13 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 	limitBytes := uint64(r.opts.SliceBytes)
 	publishBytes := uint64(r.opts.PublishBytes)
 	for {
-		off := tail & rg.mask
-		hp := unsafe.Add(rg.data, off)
-		// Records are 8-byte aligned, so a header never wraps.
-		typ := *(*uint32)(hp)
-		size := uint64(*(*uint16)(unsafe.Add(hp, 6)))
-		if off&7 != 0 || size < perfHeaderSize || size > head-tail {
-			err = fmt.Errorf("ring: perf buffer of CPU %d: record of %d bytes at %d, head %d: %w", rg.cpu, size, tail, head, ErrCorrupt)
+		var typ uint32
+		var size uint64
+		if typ, size, err = rg.header(tail, head); err != nil {
 			break
 		}
+		off := tail & rg.mask
+		hp := unsafe.Add(rg.data, off)
 		rec := hp
 		if off+size > rg.size {
 			// Wraps around the end: copy both parts together.
@@ -348,6 +363,10 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 		}
 		switch typ {
 		case perfRecordSample:
+			if size < perfHeaderSize+4 {
+				err = fmt.Errorf("ring: perf buffer of CPU %d: sample record of %d bytes has no room for its size: %w", rg.cpu, size, ErrCorrupt)
+				break
+			}
 			raw := uint64(*(*uint32)(unsafe.Add(rec, perfHeaderSize)))
 			if perfHeaderSize+4+raw > size {
 				err = fmt.Errorf("ring: perf buffer of CPU %d: sample of %d bytes in a record of %d: %w", rg.cpu, raw, size, ErrCorrupt)

@@ -47,7 +47,10 @@
 // inside emit — even a handler that calls Close itself), Close wakes it
 // through an eventfd and the Drain releases the mappings and descriptors as
 // it leaves. So Close never waits for a handler and never deadlocks, and
-// nothing is unmapped under a running Drain.
+// nothing is unmapped under a running Drain. Such a Drain still publishes
+// its ring buffer consumer positions as it leaves; a new Ringbuf on one of
+// those rings waits for that before it starts (see handover.go), so a
+// consumer closed and re-opened on a ring never hands a record over twice.
 package ring
 
 import (
@@ -262,6 +265,29 @@ func (p *poller) sleep(timeout int) (ready int, err error) {
 	return ready, nil
 }
 
+// pause sleeps for d unless the eventfd fires first (Interrupt or Close),
+// which it turns into ErrWake or ErrClosed as sleep does. Unlike sleep it
+// does not wait for the buffers: a ring holding a busy record polls ready.
+func (p *poller) pause(d time.Duration) error {
+	fds := []unix.PollFd{{Fd: int32(p.evfd), Events: unix.POLLIN}}
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	n, err := unix.Ppoll(fds, &ts, nil)
+	switch {
+	case err == unix.EINTR:
+		return nil
+	case err != nil:
+		return fmt.Errorf("ppoll: %w", err)
+	case n == 0:
+		return nil
+	}
+	var buf [8]byte
+	_, _ = unix.Read(p.evfd, buf[:])
+	if p.closed.Load() {
+		return transport.ErrClosed
+	}
+	return core.ErrWake
+}
+
 // rotate returns the buffer a round over k buffers starts with and moves
 // *next on by one, so that no buffer is always read first.
 func rotate(next *int, k int) int {
@@ -297,20 +323,33 @@ func (p *poller) wait(timeout int) (ready int, woken bool, err error) {
 	}
 }
 
+// Back-off for a reader that waits for a busy record (see spin).
+const (
+	spinYields  = 64
+	spinMinWait = 16 * time.Microsecond
+	spinMaxWait = 2 * time.Millisecond
+)
+
 // spin tracks a reader that found a ring buffer record reserved but not yet
-// committed (busy) and nothing else to hand over. It yields a few times, then
-// falls back to short waits in epoll.
+// committed (busy) and nothing else to hand over. Most such records are
+// committed within microseconds by a producer on another CPU, so it yields
+// spinYields times first; then it sleeps, spinMinWait at first and twice as
+// long each time up to spinMaxWait: a record held for long (a sleepable
+// program faulting in user memory) costs a few hundred short sleeps a
+// second, not a CPU, and delays the records after it by at most about
+// spinMaxWait once committed.
 type spin struct{ n int }
 
-// stalled returns the epoll timeout to use now, or 0 after yielding the
-// processor (then try again without waiting).
-func (s *spin) stalled() int {
+// stalled returns how long to sleep now, or 0 after yielding the processor
+// (then try again without sleeping).
+func (s *spin) stalled() time.Duration {
 	s.n++
-	if s.n <= 64 {
+	if s.n <= spinYields {
 		runtime.Gosched()
 		return 0
 	}
-	return 1
+	shift := min(s.n-spinYields-1, 16)
+	return min(spinMinWait<<shift, spinMaxWait)
 }
 
 func (s *spin) reset() { s.n = 0 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,15 +23,24 @@ const (
 )
 
 // ErrCorrupt means a buffer holds a record that cannot be: a length beyond
-// the data the producer published, or a misaligned position.
-var ErrCorrupt = errors.New("ring: corrupt buffer")
+// the data the producer published or the buffer's size, a producer position
+// further ahead than the buffer holds, or a misaligned position. The readers
+// check these before they read what the positions point at, so a corrupt or
+// hostile buffer gives this error, never a read outside the mapping.
+var ErrCorrupt = transport.ErrCorrupt
 
 // RingbufMap names one BPF_MAP_TYPE_RINGBUF to read: its fd (which must stay
 // open while the reader maps it; the mapping itself keeps the ring alive
-// afterwards) and its size (max_entries).
+// afterwards), its size (max_entries), the Source its records carry, and its
+// kernel map ID (0 if unknown), which lets a new reader of the ring wait for
+// a closed one that is still draining (see Close).
+//
+// NewRingbuf does not deduplicate: each ring must appear once.
 type RingbufMap struct {
-	FD   int
-	Size int
+	FD     int
+	Size   int
+	Source int
+	ID     uint32
 }
 
 // rbRing is one mapped ring buffer.
@@ -45,12 +56,13 @@ type rbRing struct {
 	mask    uintptr
 	size    int
 	source  int
+	id      uint32
 	consMap []byte
 	prodMap []byte
 }
 
 // Ringbuf reads one or more BPF ring buffers through one epoll instance.
-// Records carry CPU transport.NoCPU and Source = the index of their map.
+// Records carry CPU transport.NoCPU and the Source of their RingbufMap.
 type Ringbuf struct {
 	p        *poller
 	rings    []rbRing
@@ -58,6 +70,9 @@ type Ringbuf struct {
 	maxBatch uintptr // bytes one Drain takes at most before returning
 	next     int     // ring the next round starts with
 	spin     spin
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewRingbuf maps the ring buffers and registers them with a new epoll
@@ -68,6 +83,15 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 	}
 	opts = opts.withDefaults()
 	page := os.Getpagesize()
+	ids := make([]uint32, len(maps))
+	for i, m := range maps {
+		ids[i] = m.ID
+	}
+	// Before the consumer positions are read below: a closed reader of one
+	// of these rings may still be handing records over.
+	if err := awaitHandovers(ids, handoverTimeout); err != nil {
+		return nil, err
+	}
 	r := &Ringbuf{opts: opts, rings: make([]rbRing, 0, len(maps))}
 	defer func() {
 		if err != nil {
@@ -95,7 +119,8 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 			data:    unsafe.Pointer(&prod[page]),
 			mask:    uintptr(m.Size - 1),
 			size:    m.Size,
-			source:  i,
+			source:  m.Source,
+			id:      m.ID,
 			consMap: cons,
 			prodMap: prod,
 		}
@@ -160,8 +185,27 @@ func (r *Ringbuf) Pending() int {
 func (r *Ringbuf) Interrupt() { r.p.wake() }
 
 // Close releases the mappings and descriptors, at once or, when a Drain is
-// running, as soon as it returns (it is woken and returns transport.ErrClosed).
-func (r *Ringbuf) Close() error { return r.p.close(r.unmap) }
+// running, as soon as it returns (it is woken and returns transport.ErrClosed
+// after the record its handler holds, if any). Close does not wait for that
+// Drain, which may be running the handler that called Close; instead, until
+// the Drain has published its position and released the rings, NewRingbuf
+// waits before it reads the consumer position of any of these rings (see
+// handover.go). So a consumer closed and re-opened on the same ring hands
+// every record over exactly once.
+func (r *Ringbuf) Close() error {
+	r.closeOnce.Do(func() {
+		ids := make([]uint32, len(r.rings))
+		for i := range r.rings {
+			ids[i] = r.rings[i].id
+		}
+		h := beginHandover(ids)
+		r.closeErr = r.p.close(func() error {
+			defer h.end()
+			return r.unmap()
+		})
+	})
+	return r.closeErr
+}
 
 // publish stores every ring's position for the kernel.
 func (r *Ringbuf) publish() {
@@ -217,6 +261,7 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 		}
 	}()
 	var taken uintptr
+	var stalled time.Duration // waited in this Drain for busy records
 	timedOut := false
 	polls := 0
 	for {
@@ -255,23 +300,37 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 		}
 		// About to sleep: make sure everything is published, so that the
 		// next commit wakes us, and look once more.
-		if r.publishAll() {
-			continue
-		}
-		timeout := r.p.timeout
+		waiting := r.publishAll()
 		if busy {
-			if timeout = r.spin.stalled(); timeout == 0 {
+			// A record is reserved but not committed (a sleepable
+			// program can hold it across a page fault). epoll would
+			// not sleep: the ring counts it as data. Back off instead,
+			// yielding first, then sleeping longer and longer, up to
+			// spinMaxWait, awake to Interrupt and Close; ErrWake once
+			// the drain interval has passed, as an epoll timeout would.
+			d := r.spin.stalled()
+			if d == 0 {
 				continue
 			}
+			if err := r.p.pause(d); err != nil {
+				return err
+			}
+			if stalled += d; r.p.timeout >= 0 && stalled >= time.Duration(r.p.timeout)*time.Millisecond {
+				timedOut = true
+			}
+			continue
 		}
-		ready, err := r.p.sleep(timeout)
+		if waiting {
+			continue
+		}
+		ready, err := r.p.sleep(r.p.timeout)
 		if err != nil {
 			return err
 		}
-		// A timeout (or the end of a short wait for a busy record) ends
-		// the Drain after one more round, so the loop can look at its
-		// context; data found by that round is still handed over.
-		timedOut = ready == 0 && !busy
+		// A timeout ends the Drain after one more round, so the loop can
+		// look at its context; data found by that round is still handed
+		// over.
+		timedOut = ready == 0
 	}
 }
 
@@ -297,6 +356,19 @@ func (r *Ringbuf) round(emit *core.Emitter) (n int, moved uintptr, busy bool, er
 	return n, moved, busy, nil
 }
 
+// check reports ErrCorrupt unless the records between the reader's position
+// cons and the producer's prod lie in the ring: both 8-byte aligned (the
+// kernel rounds every record up to 8 bytes) and prod at most the ring's size
+// ahead (the kernel never reserves past the published consumer position,
+// which is at most cons). The consumer page is writable by every process
+// that maps the ring, so cons is checked too.
+func (rg *rbRing) check(cons, prod uintptr) error {
+	if cons&7 != 0 || prod&7 != 0 || prod-cons > uintptr(rg.size) {
+		return fmt.Errorf("ring: ring buffer %d: consumer position %d, producer position %d in a ring of %d bytes: %w", rg.source, cons, prod, rg.size, ErrCorrupt)
+	}
+	return nil
+}
+
 // slice hands over up to one slice of rg's committed records, in order, and
 // publishes the new position.
 func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, busy bool, err error) {
@@ -304,6 +376,9 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 	prod := atomic.LoadUintptr(rg.prodPos)
 	if prod == cons {
 		return 0, 0, false, nil
+	}
+	if err := rg.check(cons, prod); err != nil {
+		return 0, 0, false, err
 	}
 	start, last := cons, cons
 	limitRecords := r.opts.SliceRecords
@@ -319,6 +394,8 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 			break
 		}
 		ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
+		// ln < 2^30, so next cannot wrap around; prod-cons is at most
+		// the ring's size (check), so neither can the sample.
 		next := cons + ringbufHdrSize + (ln+7)&^7
 		if next-cons > prod-cons {
 			err = fmt.Errorf("ring: ring buffer %d: record of %d bytes at %d beyond the producer position %d: %w", rg.source, ln, cons, prod, ErrCorrupt)
@@ -349,6 +426,9 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 		}
 		if cons == prod {
 			if prod = atomic.LoadUintptr(rg.prodPos); prod == cons {
+				break
+			}
+			if err = rg.check(cons, prod); err != nil {
 				break
 			}
 		}

@@ -58,8 +58,17 @@ type Options struct {
 // has waited Window. The stage adds at most about Window of latency (the
 // trade-off: a larger window orders more records correctly when CPUs are read
 // in bursts). Records that arrive after a newer one has left cannot be placed:
-// they are delivered at once and counted in Stats.Late. Records held when
-// Consume returns stay held for the next Consume.
+// they are delivered at once and counted in Stats.Late.
+//
+// Records the stage holds when Consume ends are settled so that
+// Stats.Records is exactly what the handler received: when Consume ends
+// because its context is done, Close was called or the read failed, it hands
+// them to the handler, oldest first, before it returns (records arriving
+// later from other CPUs may then be late); when it ends with an error from the
+// handler, the handler is not called again and they stay held for the next
+// Consume; when the handler panics, its record stays held and the next Consume
+// hands it over again (it is counted once). Records still held when the
+// consumer is closed are counted in Stats.Lost (and LostPerCPU).
 type Reorder = reorder.Options
 
 // DefaultDrainInterval is the drain timer used when a wake-up threshold is set

@@ -19,7 +19,7 @@ type Consumer struct {
 	counters *core.Counters
 	drops    *dropCounter
 	rd       backend
-	stage    *reorder.Stage // nil without Options.Reorder
+	hold     *reorder.Holder // nil without Options.Reorder
 	owned    []*ebpf.Map    // inner maps opened by NewArrayOfMaps
 }
 
@@ -69,7 +69,8 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	}
 	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
 	if opts.Reorder != nil {
-		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(maps))
+		stage := reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(maps))
+		c.hold = reorder.NewHolder(stage, recordSource, counters)
 	}
 	return c, nil
 }
@@ -80,10 +81,14 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 // With Options.Reorder (several rings), records pass through the
 // re-ordering stage first and own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h core.Handler) error {
-	if c.stage != nil && h != nil {
-		ctx, h = c.stage.Wrap(ctx, h, recordSource, &c.counters.Late)
+	if c.hold != nil {
+		return c.hold.Consume(ctx, "ringbuf", h, c.loop)
 	}
-	return core.Loop(ctx, "ringbuf", c.lc, c.rd, c.counters, h)
+	return c.loop(ctx, h, c.counters)
+}
+
+func (c *Consumer) loop(ctx context.Context, h core.Handler, counters *core.Counters) error {
+	return core.Loop(ctx, "ringbuf", c.lc, c.rd, counters, h)
 }
 
 // Stats implements transport.Consumer.
@@ -91,7 +96,11 @@ func (c *Consumer) Stats() core.Stats {
 	s := c.counters.Snapshot()
 	s.BufferBytes = uint64(c.rd.size())
 	c.lc.Do(func() { s.PendingBytes = uint64(c.rd.pending()) })
-	s.Lost, s.LostKnown = c.drops.sum()
+	// The counters' Lost holds only records a re-ordering stage held
+	// when the consumer closed; the program's drop counter has the rest.
+	lost, known := c.drops.sum()
+	s.Lost += lost
+	s.LostKnown = known
 	return s
 }
 
@@ -106,6 +115,9 @@ func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
 func (c *Consumer) Close() error {
 	if !c.lc.Close() {
 		return nil
+	}
+	if c.hold != nil {
+		c.hold.Close()
 	}
 	err := c.rd.close()
 	for _, m := range c.owned {

@@ -34,7 +34,10 @@ type Options struct {
 // the timestamp that Timestamp reads from each sample, holding a record until
 // it is provably the oldest or has waited Window (the latency it adds).
 // Records that cannot be placed are delivered at once and counted in
-// Stats.Late.
+// Stats.Late. Records the stage holds when Consume ends are settled as
+// perfbuf's are: handed to the handler before Consume returns, unless the
+// handler returned an error (they then wait for the next Consume); those
+// still held when the consumer is closed are counted in Stats.Lost.
 type Reorder = reorder.Options
 
 // withDefaults validates o and derives the drain timer.

@@ -20,7 +20,7 @@ type Consumer struct {
 	drops    *dropCounter
 	rd       backend
 	hold     *reorder.Holder // nil without Options.Reorder
-	owned    []*ebpf.Map    // inner maps opened by NewArrayOfMaps
+	owned    []*ebpf.Map     // inner maps opened by NewArrayOfMaps
 }
 
 // backend is a ring reader plugged into the shared consume loop.

@@ -91,8 +91,9 @@ func (c *Consumer) Kind() core.Kind { return core.KindPerfbuf }
 // Done implements transport.Consumer.
 func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
 
-// Close implements transport.Consumer. It removes the buffers from the map
-// (BPF writes then fail) and releases them; the map stays open.
+// Close implements transport.Consumer. It removes the buffers it installed
+// from the map (BPF writes then fail with ENOENT; see the package doc for
+// consumers sharing a map) and releases them; the map stays open.
 func (c *Consumer) Close() error {
 	if !c.lc.Close() {
 		return nil

@@ -30,20 +30,16 @@ func CheckMap(name string, m *ebpf.Map, want ...ebpf.MapType) error {
 	return fmt.Errorf("%s: map has type %s, want %s: %w", name, m.Type(), strings.Join(names, " or "), ErrMapType)
 }
 
-// WrapPermission adds ErrPermission and the name of the missing capability to
-// err when err is EPERM or EACCES; other errors come back unchanged.
-func WrapPermission(err error, capability string) error {
+// WrapPermission adds ErrPermission to err when err is EPERM or EACCES,
+// naming the capabilities of need that the process lacks (read from its
+// effective set), or, when it holds them all, saying that something else
+// denied it; other errors come back unchanged.
+func WrapPermission(err error, need Need) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("%w (needs %s): %w", ErrPermission, capability, err)
+		return fmt.Errorf("%w (%s): %w", ErrPermission, need.explain(), err)
 	}
 	return err
 }
-
-// Capability names used in permission errors.
-const (
-	CapBPF     = "CAP_BPF (or CAP_SYS_ADMIN, or root)"
-	CapPerfmon = "CAP_PERFMON (or CAP_SYS_ADMIN, or root)"
-)

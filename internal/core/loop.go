@@ -108,12 +108,9 @@ type Emitter struct {
 // once the context is done) means: stop and return it from Drain; r has been
 // handed over either way.
 func (e *Emitter) Emit(r Record) error {
-	err := e.h(r)
-	// Counted once the handler has returned: the native readers hand the
-	// record whose handler panicked over again, and it counts then, once.
 	e.records++
 	e.bytes += uint64(len(r.Sample))
-	if err != nil {
+	if err := e.h(r); err != nil {
 		e.handlerErr = err
 		return err
 	}

@@ -7,9 +7,12 @@ import "sync/atomic"
 type Stats struct {
 	// Records and Bytes count the samples handed to the handler and their
 	// length in bytes (perfbuf lengths include the kernel's padding). A
-	// sample is counted once its handler has returned; one whose handler
-	// panicked counts when it is handed over again. With a re-ordering
-	// stage, only what has left the stage for the handler counts.
+	// sample counts when it is handed to the handler, so one that a native
+	// reader hands over again after its handler panicked counts twice. With
+	// a re-ordering stage, only what has left the stage for the handler
+	// counts, once the handler has returned: a record whose handler
+	// panicked stays in the stage and counts once, when the next Consume
+	// hands it over again.
 	Records uint64
 	Bytes   uint64
 	// Lost counts samples the producer emitted that never reached the

@@ -242,7 +242,8 @@ func (o Options) validate(p Program) error {
 
 // Open loads program p (Auto: see Choose), attaches it to
 // tp/sched/sched_process_exec and returns it with a consumer for its map. It
-// needs CAP_BPF and CAP_PERFMON (or root), and tracefs: errors match
+// needs CAP_BPF, CAP_PERFMON and read access to tracefs (CAP_DAC_READ_SEARCH),
+// or root, and tracefs mounted: errors match
 // transport.ErrPermission (naming the capability), ErrNoTracefs, or
 // transport.ErrInvalidOptions.
 func Open(p Program, opts Options) (*Exec, error) {
@@ -343,7 +344,7 @@ func load(spec func() (*ebpf.CollectionSpec, error), opts Options, objs objects)
 		}
 	}
 	if err := s.LoadAndAssign(objs, nil); err != nil {
-		return fmt.Errorf("bpf: load: %w", core.WrapPermission(err, core.CapBPF))
+		return fmt.Errorf("bpf: load: %w", core.WrapPermission(err, core.CapTracing))
 	}
 	return nil
 }
@@ -361,13 +362,11 @@ func ensureTracefs(mount bool) error {
 	return nil
 }
 
-const capAttach = "CAP_PERFMON and read access to tracefs (root)"
-
 func attachError(p Program, err error) error {
 	if strings.Contains(err.Error(), "neither debugfs nor tracefs") {
 		// cilium/ebpf looked before tracefs was mounted and remembers it.
 		return fmt.Errorf("bpf: %s: attach tracepoint sched/sched_process_exec: %w (this process looked for it before it was mounted: restart it): %w",
 			p, ErrNoTracefs, err)
 	}
-	return fmt.Errorf("bpf: %s: attach tracepoint sched/sched_process_exec: %w", p, core.WrapPermission(err, capAttach))
+	return fmt.Errorf("bpf: %s: attach tracepoint sched/sched_process_exec: %w", p, core.WrapPermission(err, core.CapAttach))
 }

@@ -38,6 +38,7 @@ var ErrNilDestination = errors.New("event: nil destination")
 // is safe for concurrent use.
 type Decoder[T any] struct {
 	size  int
+	exact int       // with Strict, the only sample length accepted; else 0
 	bools []uintptr // offsets of bool fields, normalised to 0/1
 	errs  atomic.Uint64
 }
@@ -46,8 +47,9 @@ type Decoder[T any] struct {
 // sized integers (int8..int64, uint8..uint64), floats, complex numbers,
 // bools, and arrays and structs of them; anything else (pointers, slices,
 // strings, maps, channels, functions, interfaces, int, uint, uintptr) or a
-// zero-size T is an error matching ErrUnsupportedType.
-func NewDecoder[T any]() (*Decoder[T], error) {
+// zero-size T is an error matching ErrUnsupportedType. Without options a
+// Decoder accepts any sample at least Size() bytes long; see Strict.
+func NewDecoder[T any](opts ...Option) (*Decoder[T], error) {
 	var zero T
 	t := reflect.TypeOf(&zero).Elem()
 	d := &Decoder[T]{size: int(t.Size())}
@@ -56,6 +58,18 @@ func NewDecoder[T any]() (*Decoder[T], error) {
 	}
 	if d.size == 0 {
 		return nil, fmt.Errorf("event: %s has size 0: %w", t, ErrUnsupportedType)
+	}
+	var o options
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.strict {
+		d.exact = transportLen(o.kind, d.size)
 	}
 	return d, nil
 }
@@ -105,15 +119,15 @@ func (d *Decoder[T]) Errors() uint64 { return d.errs.Load() }
 
 // DecodeInto copies the first Size() bytes of b into *dst without allocating.
 // A shorter b is a *ShortSampleError and leaves *dst unchanged; bytes beyond
-// Size() are ignored.
+// Size() are ignored, unless the Decoder is strict (a *SampleSizeError).
 func (d *Decoder[T]) DecodeInto(dst *T, b []byte) error {
 	if dst == nil {
 		d.errs.Add(1)
 		return ErrNilDestination
 	}
-	if len(b) < d.size {
+	if err := d.checkLen(len(b)); err != nil {
 		d.errs.Add(1)
-		return &ShortSampleError{Got: len(b), Want: d.size}
+		return err
 	}
 	p := unsafe.Pointer(dst)
 	copy(unsafe.Slice((*byte)(p), d.size), b[:d.size])

@@ -9,8 +9,12 @@
 // Decoder is built, never at decode time.
 //
 // A sample shorter than T is an error (*ShortSampleError, matching
-// ErrShortSample); trailing bytes are ignored, because perf samples are padded
-// to 8 bytes.
+// ErrShortSample); by default trailing bytes are ignored, because perf samples
+// are padded to 8 bytes, so a Go struct smaller than the C one decodes without
+// complaint. A strict Decoder (NewDecoder with Strict(kind)) accepts only the
+// exact length a T has on the transport, padding included, and refuses any
+// other (*SampleSizeError, matching ErrSampleSize), counting it in
+// Stats.DecodeErrors.
 //
 // Handler adapts a typed function to a transport.Handler for the callback
 // path; NewStream turns a Consumer into a channel of decoded events. Exec

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/ring"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -16,6 +17,7 @@ import (
 // implementation, which copies each sample out of the buffer.
 type ciliumBackend struct {
 	rd       *perf.Reader
+	array    *ring.PerfArray // the handle rd installs its perf events through
 	rec      perf.Record
 	counters *core.Counters
 	timer    core.DrainTimer
@@ -24,15 +26,23 @@ type ciliumBackend struct {
 }
 
 func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
-	rd, err := perf.NewReaderWithOptions(m, opts.PerCPUBytes, perf.ReaderOptions{
+	// perf.Reader installs through a dup of the map it is given; given our
+	// own handle, the kernel removes its entries when both are closed.
+	array, err := ring.OpenPerfArray(m)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := perf.NewReaderWithOptions(array.Map, opts.PerCPUBytes, perf.ReaderOptions{
 		WakeupEvents: opts.WakeupEvents,
 		Watermark:    opts.WakeupBytes,
 	})
 	if err != nil {
+		_ = array.Close()
 		return nil, restoreErrno(err)
 	}
 	return &ciliumBackend{
 		rd:       rd,
+		array:    array,
 		counters: counters,
 		timer:    core.DrainTimer{Interval: opts.DrainInterval},
 		onLost:   opts.OnLost,
@@ -69,7 +79,15 @@ func (b *ciliumBackend) Interrupt() { _ = b.rd.Flush() }
 
 func (b *ciliumBackend) bufferBytes() int { return b.nBytes }
 
-func (b *ciliumBackend) close() error { return b.rd.Close() }
+// close takes the reader's entries out of the map, which perf.Reader.Close
+// does not do: without a handle of our own, Pause deletes them.
+func (b *ciliumBackend) close() error {
+	var err error
+	if !b.array.Own {
+		err = b.rd.Pause()
+	}
+	return errors.Join(err, b.rd.Close(), b.array.Close())
+}
 
 // restoreErrno gives back the errno of a permission error that
 // perf.NewReaderWithOptions flattened to text (it wraps the error of each

@@ -16,7 +16,7 @@ type Consumer struct {
 	lc       *core.Lifecycle
 	counters *core.Counters
 	rd       backend
-	stage    *reorder.Stage // nil without Options.Reorder
+	hold     *reorder.Holder // nil without Options.Reorder
 }
 
 // backend is a perf buffer reader plugged into the shared consume loop.
@@ -53,7 +53,8 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	}
 	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd}
 	if opts.Reorder != nil {
-		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, onlineCPUs(int(m.MaxEntries())))
+		stage := reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, onlineCPUs(int(m.MaxEntries())))
+		c.hold = reorder.NewHolder(stage, recordCPU, counters)
 	}
 	return c, nil
 }
@@ -64,10 +65,14 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 // With Options.Reorder, records pass through the re-ordering stage first and
 // own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	if c.stage != nil && h != nil {
-		ctx, h = c.stage.Wrap(ctx, h, recordCPU, &c.counters.Late)
+	if c.hold != nil {
+		return c.hold.Consume(ctx, "perfbuf", h, c.loop)
 	}
-	return core.Loop(ctx, "perfbuf", c.lc, c.rd, c.counters, h)
+	return c.loop(ctx, h, c.counters)
+}
+
+func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
+	return core.Loop(ctx, "perfbuf", c.lc, c.rd, counters, h)
 }
 
 func recordCPU(r transport.Record) int { return r.CPU }
@@ -87,11 +92,15 @@ func (c *Consumer) Kind() transport.Kind { return transport.KindPerfbuf }
 // Done implements transport.Consumer.
 func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
 
-// Close implements transport.Consumer. It removes the buffers from the map
-// (BPF writes then fail) and releases them; the map stays open.
+// Close implements transport.Consumer. It removes the buffers it installed
+// from the map (BPF writes then fail with ENOENT; see the package doc for
+// consumers sharing a map) and releases them; the map stays open.
 func (c *Consumer) Close() error {
 	if !c.lc.Close() {
 		return nil
+	}
+	if c.hold != nil {
+		c.hold.Close()
 	}
 	if err := c.rd.close(); err != nil {
 		return fmt.Errorf("perfbuf: close: %w", err)

@@ -17,6 +17,19 @@
 // default) counts them in Stats.Lost too, so Records + Lost is what the
 // program wrote.
 //
+// A perf event array holds one perf event per CPU, so one consumer at a time
+// receives a map's samples: opening a consumer replaces the entries of an
+// earlier one that is still open (which then receives nothing more). Close
+// takes the consumer's entries out of the map, although the map stays open:
+// the program's bpf_perf_event_output then fails with ENOENT (count it, as
+// for a full buffer) until a new consumer installs its own, and that consumer
+// receives only samples written after it opened. Close removes only entries
+// the consumer installed and still holds, so closing an older consumer leaves
+// a newer one's in place; this needs CAP_SYS_ADMIN (to open the map by ID, a
+// map file of the consumer's own, whose entries the kernel removes exactly).
+// Without it, Close deletes the entries of the CPUs it installed, whichever
+// consumer holds them now: close the old consumer before opening the new one.
+//
 // Samples are padded by the kernel: Record.Sample carries 0-7 trailing bytes
 // after what the program wrote. Decode a fixed-size prefix (package event
 // does).

@@ -20,8 +20,8 @@ type Consumer struct {
 	counters *core.Counters
 	drops    *dropCounter
 	rd       backend
-	stage    *reorder.Stage // nil without Options.Reorder
-	owned    []*ebpf.Map    // inner maps opened by NewArrayOfMaps
+	hold     *reorder.Holder // nil without Options.Reorder
+	owned    []*ebpf.Map     // inner maps opened by NewArrayOfMaps
 }
 
 // backend is a ring reader plugged into the shared consume loop.
@@ -84,7 +84,8 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	}
 	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
 	if opts.Reorder != nil {
-		c.stage = reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(rings))
+		stage := reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(rings))
+		c.hold = reorder.NewHolder(stage, recordSource, counters)
 	}
 	return c, nil
 }
@@ -95,10 +96,14 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 // With Options.Reorder (several rings), records pass through the
 // re-ordering stage first and own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	if c.stage != nil && h != nil {
-		ctx, h = c.stage.Wrap(ctx, h, recordSource, &c.counters.Late)
+	if c.hold != nil {
+		return c.hold.Consume(ctx, "ringbuf", h, c.loop)
 	}
-	return core.Loop(ctx, "ringbuf", c.lc, c.rd, c.counters, h)
+	return c.loop(ctx, h, c.counters)
+}
+
+func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
+	return core.Loop(ctx, "ringbuf", c.lc, c.rd, counters, h)
 }
 
 // Stats implements transport.Consumer.
@@ -106,7 +111,11 @@ func (c *Consumer) Stats() transport.Stats {
 	s := c.counters.Snapshot()
 	s.BufferBytes = uint64(c.rd.size())
 	c.lc.Do(func() { s.PendingBytes = uint64(c.rd.pending()) })
-	s.Lost, s.LostKnown = c.drops.sum()
+	// The counters' Lost holds only records a re-ordering stage held
+	// when the consumer closed; the program's drop counter has the rest.
+	lost, known := c.drops.sum()
+	s.Lost += lost
+	s.LostKnown = known
 	return s
 }
 
@@ -121,6 +130,9 @@ func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
 func (c *Consumer) Close() error {
 	if !c.lc.Close() {
 		return nil
+	}
+	if c.hold != nil {
+		c.hold.Close()
 	}
 	err := c.rd.close()
 	for _, m := range c.owned {

@@ -14,6 +14,16 @@ import "time"
 // bursts. A record that arrives after a newer one has left cannot be placed:
 // it is delivered at once and counted in Stats.Late. Records that pass through
 // the stage own their bytes.
+//
+// Records the stage holds when Consume ends are settled so that Stats.Records
+// is exactly what the handler received: when Consume ends because its context
+// is done, Close was called or the read failed, it hands them to the handler,
+// oldest first, before it returns (records arriving later from other streams
+// may then be late); when it ends with an error from the handler, the handler
+// is not called again and they stay held for the next Consume; when the
+// handler panics, its record stays held and the next Consume hands it over
+// again (it is counted once). Records still held when the consumer is closed
+// are counted in Stats.Lost (and LostPerCPU).
 type Reorder struct {
 	// Timestamp reads a record's timestamp (for example a bpf_ktime_get_ns
 	// value the program wrote at a fixed offset). Required.

@@ -4,14 +4,20 @@ package transport
 // emitted is either in Records or in Lost.
 type Stats struct {
 	// Records and Bytes count the samples handed to the handler and their
-	// length in bytes (perfbuf lengths include the kernel's padding).
+	// length in bytes (perfbuf lengths include the kernel's padding). A
+	// record counts once, also when a native reader hands it over again
+	// after its handler panicked. With a re-ordering stage, a record counts
+	// when it leaves the stage for the handler.
 	Records uint64
 	Bytes   uint64
-	// Lost counts samples the producer emitted that never reached user
-	// space. perfbuf: the kernel's count of samples it could not write
-	// because a per-CPU buffer was full. ringbuf: the BPF program's own drop
-	// counter, when one is configured (the kernel keeps none); without one,
-	// ringbuf losses are invisible and LostKnown is false.
+	// Lost counts samples the producer emitted that never reached the
+	// handler. perfbuf: the kernel's count of samples it could not write
+	// because a per-CPU buffer was full (and, for the native reader,
+	// samples still unread at Close, which go away with the buffers).
+	// ringbuf: the BPF program's own drop counter, when one is configured
+	// (the kernel keeps none); without one, ringbuf losses are invisible and
+	// LostKnown is false. Both: records a re-ordering stage still held when
+	// the consumer was closed.
 	Lost uint64
 	// LostKnown reports whether Lost covers every way a sample can be lost.
 	LostKnown bool

@@ -1,12 +1,11 @@
 package core
 
 import (
-	"github.com/bpfstream/bpfstream/transport"
-
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/bpfstream/bpfstream/transport"
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
@@ -32,20 +31,16 @@ func CheckMap(name string, m *ebpf.Map, want ...ebpf.MapType) error {
 	return fmt.Errorf("%s: map has type %s, want %s: %w", name, m.Type(), strings.Join(names, " or "), transport.ErrMapType)
 }
 
-// WrapPermission adds transport.ErrPermission and the name of the missing capability to
-// err when err is EPERM or EACCES; other errors come back unchanged.
-func WrapPermission(err error, capability string) error {
+// WrapPermission adds transport.ErrPermission to err when err is EPERM or EACCES,
+// naming the capabilities of need that the process lacks (read from its
+// effective set), or, when it holds them all, saying that something else
+// denied it; other errors come back unchanged.
+func WrapPermission(err error, need Need) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("%w (needs %s): %w", transport.ErrPermission, capability, err)
+		return fmt.Errorf("%w (%s): %w", transport.ErrPermission, need.explain(), err)
 	}
 	return err
 }
-
-// Capability names used in permission errors.
-const (
-	CapBPF     = "CAP_BPF (or CAP_SYS_ADMIN, or root)"
-	CapPerfmon = "CAP_PERFMON (or CAP_SYS_ADMIN, or root)"
-)

@@ -14,6 +14,7 @@
 package reorder
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/bpfstream/bpfstream/internal/arena"
@@ -40,6 +41,12 @@ type Stage struct {
 	sinceClock int
 	arena      arena.Bytes
 	now        func() time.Time
+	// unfinished is the record stored by a Push whose release did not
+	// return (a handler panicked): a reader that hands that record over
+	// again must not get it stored twice.
+	unfinished    held
+	unfinishedKey int
+	unfinishedSet bool
 }
 
 type stream struct {
@@ -78,6 +85,17 @@ func (s *Stage) Push(r transport.Record, key int, out transport.Handler) error {
 	if key < 0 {
 		key = 0
 	}
+	if s.unfinishedSet {
+		s.unfinishedSet = false
+		u := &s.unfinished
+		if key == s.unfinishedKey && bytes.Equal(r.Sample, u.rec.Sample) {
+			// The reader hands over again the record whose Push
+			// was cut short: it is stored already.
+			*u = held{}
+			return s.release(out, time.Time{})
+		}
+		*u = held{}
+	}
 	for key >= len(s.streams) {
 		s.streams = append(s.streams, stream{index: -1})
 	}
@@ -109,12 +127,17 @@ func (s *Stage) Push(r transport.Record, key int, out transport.Handler) error {
 	if s.sinceClock++; s.sinceClock >= clockEvery || s.clock.IsZero() {
 		s.clock, s.sinceClock = s.now(), 0
 	}
-	st.queue = append(st.queue, held{rec: r, ts: ts, arrived: s.clock})
+	h := held{rec: r, ts: ts, arrived: s.clock}
+	st.queue = append(st.queue, h)
 	s.held++
 	if st.index < 0 {
 		s.heads.push(key)
 	}
-	return s.release(out, s.clock)
+	// Until release returns, r counts as unfinished (see Push's start).
+	s.unfinished, s.unfinishedKey, s.unfinishedSet = h, key, true
+	err := s.release(out, s.clock)
+	s.unfinished, s.unfinishedSet = held{}, false
+	return err
 }
 
 // Release hands out every record that is ready: provably the oldest, or held
@@ -141,6 +164,10 @@ func (s *Stage) release(out transport.Handler, now time.Time) error {
 				return nil
 			}
 		}
+		// The record leaves the stage only once out has returned: a
+		// panicking handler leaves it at the head, to be handed over
+		// again by the next release.
+		err := out(h.rec)
 		st.queue[st.head] = held{}
 		st.head++
 		if st.head == len(st.queue) {
@@ -153,7 +180,7 @@ func (s *Stage) release(out transport.Handler, now time.Time) error {
 		if !s.released || h.ts > s.lastOut {
 			s.lastOut, s.released = h.ts, true
 		}
-		if err := out(h.rec); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -166,6 +193,22 @@ func (s *Stage) Flush(out transport.Handler) error {
 	s.window = 0
 	defer func() { s.window = w }()
 	return s.Release(out)
+}
+
+// Discard empties the stage without handing its records out, calling f for
+// each (to count it) instead.
+func (s *Stage) Discard(f func(transport.Record)) {
+	for i := range s.streams {
+		st := &s.streams[i]
+		for _, h := range st.queue[st.head:] {
+			f(h.rec)
+		}
+		clear(st.queue)
+		st.queue, st.head, st.index = st.queue[:0], 0, -1
+	}
+	s.heads.keys = s.heads.keys[:0]
+	s.held = 0
+	s.unfinished, s.unfinishedSet = held{}, false
 }
 
 // headHeap is a min-heap of stream keys ordered by the timestamp of each

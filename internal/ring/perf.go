@@ -50,7 +50,7 @@ type perfRing struct {
 type Perf struct {
 	p        *poller
 	rings    []perfRing
-	clone    *ebpf.Map
+	clone    *PerfArray
 	opts     PerfOptions
 	scratch  []byte // a record that wraps around its buffer's end is copied here
 	maxBatch uint64
@@ -106,13 +106,13 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 			return nil, err
 		}
 	}
-	// Entries of a perf event array go away when the map fd used to insert
-	// them is closed: insert through our own clone.
-	if r.clone, err = m.Clone(); err != nil {
-		return nil, fmt.Errorf("ring: clone perf event array: %w", err)
+	// Install through our own handle, whose Close takes exactly our
+	// entries out of the map.
+	if r.clone, err = OpenPerfArray(m); err != nil {
+		return nil, fmt.Errorf("ring: %w", err)
 	}
 	for i := range r.rings {
-		if err := r.clone.Put(uint32(r.rings[i].cpu), uint32(r.rings[i].fd)); err != nil {
+		if err := r.clone.Install(r.rings[i].cpu, r.rings[i].fd); err != nil {
 			return nil, fmt.Errorf("ring: install perf buffer of CPU %d: %w", r.rings[i].cpu, err)
 		}
 	}

@@ -57,6 +57,50 @@ func Args() []string {
 // fails tb, with its output.
 func Run(tb testing.TB, test string, extraFiles []*os.File, timeout time.Duration) string {
 	tb.Helper()
+	return run(tb, test, nil, extraFiles, timeout)
+}
+
+// EnvCaps lists, in the environment of a child started by RunCaps, the
+// capabilities it kept, comma-separated.
+const EnvCaps = "BPFSTREAM_UNPRIV_CAPS"
+
+// ArgsCaps is Args keeping caps (setpriv's names: "bpf", "perfmon",
+// "dac_read_search") in the child's effective set: they stay in the
+// inheritable, ambient and bounding sets, and ambient capabilities survive
+// the change to nobody and the exec.
+func ArgsCaps(caps []string) []string {
+	keep := ""
+	for _, c := range caps {
+		keep += ",+" + c
+	}
+	args := Args()
+	for i, a := range args {
+		for _, set := range []string{"--inh-caps=", "--ambient-caps=", "--bounding-set="} {
+			if strings.HasPrefix(a, set) {
+				args[i] = a + keep
+			}
+		}
+	}
+	return args
+}
+
+// RunCaps is Run with the child keeping caps (see ArgsCaps), listed in its
+// EnvCaps.
+func RunCaps(tb testing.TB, test string, caps []string, timeout time.Duration) string {
+	tb.Helper()
+	return run(tb, test, caps, nil, timeout)
+}
+
+// Caps returns the capabilities the child was started with by RunCaps.
+func Caps() []string {
+	if v := os.Getenv(EnvCaps); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
+
+func run(tb testing.TB, test string, caps []string, extraFiles []*os.File, timeout time.Duration) string {
+	tb.Helper()
 	if os.Geteuid() != 0 {
 		skipOrFail(tb, fmt.Errorf("re-running as an unprivileged user needs root (euid %d)", os.Geteuid()))
 	}
@@ -81,10 +125,14 @@ func Run(tb testing.TB, test string, extraFiles []*os.File, timeout time.Duratio
 		tb.Fatalf("copy the test binary: %v", err)
 	}
 
-	args := append(Args(), bin, "-test.run=^"+test+"$", "-test.v", "-test.count=1")
+	args := Args()
+	if caps != nil {
+		args = ArgsCaps(caps)
+	}
+	args = append(args, bin, "-test.run=^"+test+"$", "-test.v", "-test.count=1")
 	cmd := exec.Command(setpriv, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), EnvChild+"=1")
+	cmd.Env = append(os.Environ(), EnvChild+"=1", EnvCaps+"="+strings.Join(caps, ","))
 	cmd.ExtraFiles = extraFiles
 	cmd.WaitDelay = time.Second
 	out := &strings.Builder{}

@@ -161,7 +161,7 @@ func only(t *testing.T, col prometheus.Collector, consumer, name string) prometh
 type constCollector struct{ m prometheus.Metric }
 
 func (c constCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.Desc() }
-func (c constCollector) Collect(ch chan<- prometheus.Metric)  { ch <- c.m }
+func (c constCollector) Collect(ch chan<- prometheus.Metric) { ch <- c.m }
 
 func TestCollectorAddErrors(t *testing.T) {
 	fake := transporttest.NewFake(transporttest.FakeOptions{})

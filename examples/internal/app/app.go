@@ -79,7 +79,7 @@ func Run(name string, p bpf.Program, transportFlag bool, args []string, stdout, 
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	opts, err := k.options(prog, set)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %s\n", name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+		fmt.Fprintf(stderr, "%s: %s\n", name, err)
 		return 2
 	}
 

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,11 +10,7 @@ import (
 
 	"github.com/bpfstream/bpfstream/bpf"
 	"github.com/bpfstream/bpfstream/event"
-	"github.com/bpfstream/bpfstream/perfbuf"
 )
-
-// errUsage marks flag errors: Run exits with status 2 for them.
-var errUsage = errors.New("usage")
 
 // knobs are the buffer and wake-up flags. Each applies to one transport, or
 // to both (-drain-interval).
@@ -45,8 +40,8 @@ func (k *knobs) register(fs *flag.FlagSet) {
 }
 
 // options turns the knobs into options for program p (not Auto). set holds
-// the names of the flags given on the command line. Errors wrap errUsage and
-// name the flag.
+// the names of the flags given on the command line. Its errors are flag
+// errors (exit status 2) that name the flag.
 func (k *knobs) options(p bpf.Program, set map[string]bool) (bpf.Options, error) {
 	opts := bpf.Options{MountTracefs: true}
 	ringbuf := p != bpf.PerfbufOutput
@@ -56,11 +51,11 @@ func (k *knobs) options(p bpf.Program, set map[string]bool) (bpf.Options, error)
 	}
 	for _, name := range wrong {
 		if set[name] {
-			return opts, fmt.Errorf("-%s does not apply to %s, which reads %s: %w", name, p, transportOf(p), errUsage)
+			return opts, fmt.Errorf("-%s does not apply to %s, which reads %s", name, p, transportOf(p))
 		}
 	}
 	if k.drain < 0 {
-		return opts, fmt.Errorf("negative -drain-interval %s: %w", k.drain, errUsage)
+		return opts, fmt.Errorf("negative -drain-interval %s", k.drain)
 	}
 	if ringbuf {
 		policy, err := parseWakeup(k.wakeup)
@@ -90,32 +85,29 @@ func (k *knobs) checkRing(policy bpf.Wakeup) error {
 	page := os.Getpagesize()
 	size := int(k.ringSize)
 	if size != 0 && (size < page || size%page != 0 || size&(size-1) != 0 || size > 1<<30) {
-		return fmt.Errorf("-ring-size %s must be a power of two and a multiple of the page size (%d), at most 1G: %w", k.ringSize, page, errUsage)
+		return fmt.Errorf("-ring-size %s must be a power of two and a multiple of the page size (%d), at most 1G", k.ringSize, page)
 	}
 	if size == 0 {
 		size = bpf.DefaultRingBytes
 	}
 	switch {
 	case policy == bpf.WakeupBytes && k.wakeupBytes == 0:
-		return fmt.Errorf("-wakeup bytes needs -wakeup-bytes N: %w", errUsage)
+		return fmt.Errorf("-wakeup bytes needs -wakeup-bytes N")
 	case policy != bpf.WakeupBytes && k.wakeupBytes != 0:
-		return fmt.Errorf("-wakeup-bytes needs -wakeup bytes, not %s: %w", policy, errUsage)
+		return fmt.Errorf("-wakeup-bytes needs -wakeup bytes, not %s", policy)
 	case int(k.wakeupBytes) >= size:
-		return fmt.Errorf("-wakeup-bytes %s must be below the ring size %d, or the program never wakes the reader: %w", k.wakeupBytes, size, errUsage)
+		return fmt.Errorf("-wakeup-bytes %s must be below the ring size %d, or the program never wakes the reader", k.wakeupBytes, size)
 	}
 	return nil
 }
 
 func (k *knobs) checkPerf() error {
-	sample := event.NewExecDecoder().Size()
-	if k.perfBuffer != 0 && perfbuf.RoundedSize(int(k.perfBuffer)) < perfbuf.MinPerCPUBytes(sample) {
-		return fmt.Errorf("-perf-buffer %s cannot hold a %d-byte exec event with a loss report: it must be at least %d: %w",
-			k.perfBuffer, sample, perfbuf.MinPerCPUBytes(sample), errUsage)
-	}
 	if k.wakeupEvents < 0 {
-		return fmt.Errorf("negative -wakeup-events %d: %w", k.wakeupEvents, errUsage)
+		return fmt.Errorf("negative -wakeup-events %d", k.wakeupEvents)
 	}
-	return nil // perfbuf.New checks that the buffer can reach -wakeup-events
+	// perfbuf.New checks that the buffer holds an event (MaxSampleBytes)
+	// and can reach -wakeup-events.
+	return nil
 }
 
 // parseWakeup parses the names bpf.Wakeup.String returns.
@@ -125,7 +117,7 @@ func parseWakeup(s string) (bpf.Wakeup, error) {
 			return p, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown -wakeup %q (want adaptive, never, always or bytes): %w", s, errUsage)
+	return 0, fmt.Errorf("unknown -wakeup %q (want adaptive, never, always or bytes)", s)
 }
 
 // transportOf says what program p reads.

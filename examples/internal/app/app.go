@@ -35,12 +35,16 @@ func Run(name string, p bpf.Program, transportFlag bool, args []string, stdout, 
 	jsonOut := fs.Bool("json", false, "print one JSON object per event")
 	count := fs.Uint64("count", 0, "exit after `N` events (0: no limit)")
 	duration := fs.Duration("duration", 0, "exit after `D` (0: no limit)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics (host:port; port 0 picks a free port, printed at start)")
+	statsEvery := fs.Duration("stats", 0, "print a summary line (records/s, lost, bytes pending) to stderr every `D` (0: only at exit)")
+	var k knobs
+	k.register(fs)
 	transportName := p.String()
 	if transportFlag {
 		fs.StringVar(&transportName, "transport", transportName, "`program`: auto, perfbuf, ringbuf-output or ringbuf-reserve-submit")
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags]\n\nPrints every exec on the system until SIGINT or SIGTERM (needs root).\n\n", name)
+		fmt.Fprintf(stderr, "usage: %s [flags]\n\nPrints every exec on the system until SIGINT or SIGTERM (needs root).\nReads %s.\nFlags marked ringbuf or perfbuf apply to that transport only.\n\n", name, transportOf(p))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +66,22 @@ func Run(name string, p bpf.Program, transportFlag bool, args []string, stdout, 
 		fmt.Fprintf(stderr, "%s: negative -duration %s\n", name, *duration)
 		return 2
 	}
+	if *statsEvery < 0 {
+		fmt.Fprintf(stderr, "%s: negative -stats %s\n", name, *statsEvery)
+		return 2
+	}
+	// Resolve auto now: which flags apply depends on the transport.
+	if prog, err = bpf.Choose(prog, false); err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", name, describe(err))
+		return 1
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	opts, err := k.options(prog, set)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", name, err)
+		return 2
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -71,20 +91,54 @@ func Run(name string, p bpf.Program, transportFlag bool, args []string, stdout, 
 		defer cancel()
 	}
 
-	e, err := bpf.Open(prog, bpf.Options{MountTracefs: true})
+	var ms *metricsServer
+	if *metricsAddr != "" {
+		if ms, err = listenMetrics(*metricsAddr); err != nil {
+			fmt.Fprintf(stderr, "%s: -metrics: %s\n", name, oneLine(err))
+			return 1
+		}
+	}
+	e, err := bpf.Open(prog, opts)
 	if err != nil {
+		if ms != nil {
+			_ = ms.stop()
+		}
 		fmt.Fprintf(stderr, "%s: %s\n", name, describe(err))
+		if errors.Is(err, transport.ErrInvalidOptions) {
+			return 2
+		}
 		return 1
 	}
 	defer e.Close()
 	c := e.Consumer()
+	dec := event.NewExecDecoder()
+
+	// The server and the stats line read the consumer's Stats: they stop
+	// (deferred, so before e.Close) before it is closed.
+	if ms != nil {
+		if err := ms.serve(name, e.Program().String(), c, dec.Stats); err != nil {
+			_ = ms.stop()
+			fmt.Fprintf(stderr, "%s: -metrics: %s\n", name, oneLine(err))
+			return 1
+		}
+		defer func() {
+			if err := ms.stop(); err != nil {
+				fmt.Fprintf(stderr, "%s: metrics server: %s\n", name, oneLine(err))
+			}
+		}()
+		fmt.Fprintf(stderr, "%s: metrics on %s\n", name, ms.URL())
+	}
+	stopStats := func() {}
+	if *statsEvery > 0 {
+		stopStats = reportStats(stderr, name, *statsEvery, func() transport.Stats { return dec.Stats(c) })
+	}
+	defer stopStats()
 
 	pr := output.NewPrinter(stdout, *jsonOut)
 	if err := pr.Header(); err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err))
 		return 1
 	}
-	dec := event.NewExecDecoder()
 	var printed uint64
 	h := event.Handler(dec, func(ev *event.Exec, rec transport.Record) error {
 		if err := pr.Print(time.Now(), ev, rec.CPU); err != nil {
@@ -97,6 +151,7 @@ func Run(name string, p bpf.Program, transportFlag bool, args []string, stdout, 
 		return nil
 	}, nil)
 	err = c.Consume(ctx, h)
+	stopStats() // before the summary, which goes to the same writer
 
 	s := dec.Stats(c)
 	label := name

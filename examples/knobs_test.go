@@ -13,7 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/bpfstream/bpfstream/internal/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 )
 
 // TestExampleKnobs runs the examples with buffer and wake-up flags: events

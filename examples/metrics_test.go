@@ -9,7 +9,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/bpfstream/bpfstream/internal/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 )
 
 // TestExecsnoopMetrics runs execsnoop -metrics on a port the kernel picks,

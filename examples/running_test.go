@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/bpfstream/bpfstream/internal/output"
+	"github.com/bpfstream/bpfstream/examples/internal/output"
 )
 
 // running is an example started with -json, whose events and stderr lines

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/bpfstream/bpfstream/bpf"
-	"github.com/bpfstream/bpfstream/internal/leakcheck"
-	"github.com/bpfstream/bpfstream/internal/privileged"
+	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 )
 
 // TestMetricsServerShutdown runs the example in this process with -metrics

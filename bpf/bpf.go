@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
@@ -69,27 +70,6 @@ func ParseProgram(s string) (Program, error) {
 	return Auto, fmt.Errorf("bpf: unknown program %q (want auto, perfbuf, ringbuf-output or ringbuf-reserve-submit): %w", s, transport.ErrInvalidOptions)
 }
 
-// Wakeup is the wake-up policy of the ringbuf programs: which flags they pass
-// to bpf_ringbuf_output / bpf_ringbuf_submit. It is set in read-only data at
-// load time.
-type Wakeup = wakeup.Policy
-
-// Wake-up policies.
-const (
-	// WakeupAdaptive passes no flag: the kernel wakes the reader when it
-	// has caught up with the producer (the default).
-	WakeupAdaptive = wakeup.Adaptive
-	// WakeupNever passes BPF_RB_NO_WAKEUP: the consumer drains on a timer.
-	WakeupNever = wakeup.Never
-	// WakeupAlways passes BPF_RB_FORCE_WAKEUP: every record wakes the
-	// consumer.
-	WakeupAlways = wakeup.Always
-	// WakeupBytes forces a wake-up once at least Options.WakeupBytes bytes
-	// wait and passes BPF_RB_NO_WAKEUP otherwise; the consumer also drains
-	// on a timer for the tail.
-	WakeupBytes = wakeup.Bytes
-)
-
 // DefaultRingBytes is the ring size of the ringbuf programs.
 const DefaultRingBytes = 256 << 10
 
@@ -100,7 +80,7 @@ const maxRingBytes = 1 << 31
 // DefaultDrainInterval is the drain timer Open gives a ringbuf consumer whose
 // program may skip wake-ups (WakeupNever, WakeupBytes) when
 // Options.Ringbuf.DrainInterval is zero.
-const DefaultDrainInterval = wakeup.DefaultDrainInterval
+const DefaultDrainInterval = 100 * time.Millisecond
 
 // Options configure Open. The zero value is valid: Auto-chosen sizes,
 // adaptive wake-ups, tracefs must already be mounted.
@@ -113,7 +93,7 @@ type Options struct {
 	// threshold for the WakeupBytes policy (and must be zero otherwise).
 	// perfbuf-output ignores both: its wake-ups are set on the consumer
 	// (Perfbuf.WakeupEvents, Perfbuf.WakeupBytes).
-	Wakeup      Wakeup
+	Wakeup      ringbuf.Wakeup
 	WakeupBytes int
 	// Perfbuf configures the perfbuf consumer (per-CPU buffer size,
 	// wake-ups, lost callback).
@@ -144,9 +124,10 @@ func MountTracefs() error {
 	return err
 }
 
-// Exec is a loaded and attached exec program with a consumer for its events.
+// Tracer is a loaded and attached reference exec program with a consumer for
+// the events it emits (event.Exec).
 // Each record's sample decodes into an event.Exec.
-type Exec struct {
+type Tracer struct {
 	prog     Program
 	consumer transport.Consumer
 	link     link.Link
@@ -157,16 +138,16 @@ type Exec struct {
 	closeErr  error
 }
 
-// Consumer returns the consumer of the program's map. Exec.Close closes it.
-func (e *Exec) Consumer() transport.Consumer { return e.consumer }
+// Consumer returns the consumer of the program's map. Tracer.Close closes it.
+func (e *Tracer) Consumer() transport.Consumer { return e.consumer }
 
 // Program returns the program that Open loaded: never Auto.
-func (e *Exec) Program() Program { return e.prog }
+func (e *Tracer) Program() Program { return e.prog }
 
 // Close closes the consumer (unblocking a running Consume), detaches the
 // program and releases the programs and maps. It is idempotent and safe from
 // any goroutine.
-func (e *Exec) Close() error {
+func (e *Tracer) Close() error {
 	e.closeOnce.Do(func() {
 		var errs []error
 		if e.consumer != nil {
@@ -187,7 +168,7 @@ func (e *Exec) Close() error {
 
 // attemptCount sums the ringbuf programs' attempts counter: the number of
 // events they tried to emit (delivered + dropped).
-func (e *Exec) attemptCount() (uint64, error) {
+func (e *Tracer) attemptCount() (uint64, error) {
 	if e.attempts == nil {
 		return 0, fmt.Errorf("bpf: %s counts no attempts", e.prog)
 	}
@@ -246,7 +227,7 @@ func (o Options) validate(p Program) error {
 // or root, and tracefs mounted: errors match
 // transport.ErrPermission (naming the capability), ErrNoTracefs, or
 // transport.ErrInvalidOptions.
-func Open(p Program, opts Options) (*Exec, error) {
+func Open(p Program, opts Options) (*Tracer, error) {
 	p, err := Choose(p, opts.NoRingbuf)
 	if err != nil {
 		return nil, err
@@ -256,7 +237,7 @@ func Open(p Program, opts Options) (*Exec, error) {
 	}
 	_ = rlimit.RemoveMemlock() // no-op with memcg accounting (5.11+)
 
-	e := &Exec{prog: p}
+	e := &Tracer{prog: p}
 	ok := false
 	defer func() {
 		if !ok {
@@ -337,7 +318,7 @@ func load(spec func() (*ebpf.CollectionSpec, error), opts Options, objs objects)
 		if opts.RingBytes != 0 {
 			rb.MaxEntries = uint32(opts.RingBytes)
 		}
-		for name, v := range opts.Wakeup.Vars(opts.WakeupBytes) {
+		for name, v := range wakeup.Policy(opts.Wakeup).Vars(opts.WakeupBytes) {
 			if err := s.Variables[name].Set(v); err != nil {
 				return fmt.Errorf("bpf: set %s: %w", name, err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/bpfstream/bpfstream/event"
 	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
 	"github.com/bpfstream/bpfstream/internal/testing/privileged"
+	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -74,7 +75,7 @@ func comm(path string) string {
 	return base
 }
 
-func open(tb testing.TB, p Program, opts Options) *Exec {
+func open(tb testing.TB, p Program, opts Options) *Tracer {
 	tb.Helper()
 	privileged.MountTracefs(tb)
 	leakcheck.Check(tb)
@@ -103,9 +104,9 @@ func TestExecEvents(t *testing.T) {
 		{"ringbuf-reserve-submit", RingbufReserveSubmit, Options{}, RingbufReserveSubmit, transport.KindRingbuf},
 		{"auto", Auto, Options{}, RingbufReserveSubmit, transport.KindRingbuf},
 		{"auto-fallback", Auto, Options{NoRingbuf: true}, PerfbufOutput, transport.KindPerfbuf},
-		{"ringbuf-output-never-wakeup", RingbufOutput, Options{Wakeup: WakeupNever}, RingbufOutput, transport.KindRingbuf},
-		{"ringbuf-reserve-submit-bytes-wakeup", RingbufReserveSubmit, Options{Wakeup: WakeupBytes, WakeupBytes: 4096, RingBytes: 64 << 10}, RingbufReserveSubmit, transport.KindRingbuf},
-		{"ringbuf-reserve-submit-always-wakeup", RingbufReserveSubmit, Options{Wakeup: WakeupAlways}, RingbufReserveSubmit, transport.KindRingbuf},
+		{"ringbuf-output-never-wakeup", RingbufOutput, Options{Wakeup: ringbuf.WakeupNever}, RingbufOutput, transport.KindRingbuf},
+		{"ringbuf-reserve-submit-bytes-wakeup", RingbufReserveSubmit, Options{Wakeup: ringbuf.WakeupBytes, WakeupBytes: 4096, RingBytes: 64 << 10}, RingbufReserveSubmit, transport.KindRingbuf},
+		{"ringbuf-reserve-submit-always-wakeup", RingbufReserveSubmit, Options{Wakeup: ringbuf.WakeupAlways}, RingbufReserveSubmit, transport.KindRingbuf},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := open(t, tc.prog, tc.opts)
@@ -122,7 +123,7 @@ func TestExecEvents(t *testing.T) {
 
 // checkExecs runs a unique binary n times and expects exactly n events for
 // it, with the children's pids.
-func checkExecs(t *testing.T, e *Exec, n int) {
+func checkExecs(t *testing.T, e *Tracer, n int) {
 	bin := uniqueBinary(t)
 	dec := event.NewExecDecoder()
 
@@ -301,9 +302,9 @@ func TestInvalidOptions(t *testing.T) {
 		{RingBytes: 1000},
 		{RingBytes: 3 * os.Getpagesize()},
 		{RingBytes: -4096},
-		{Wakeup: WakeupBytes},
-		{Wakeup: WakeupNever, WakeupBytes: 10},
-		{Wakeup: Wakeup(42)},
+		{Wakeup: ringbuf.WakeupBytes},
+		{Wakeup: ringbuf.WakeupNever, WakeupBytes: 10},
+		{Wakeup: ringbuf.Wakeup(42)},
 	} {
 		// Checked before anything is loaded: no privileges needed.
 		if _, err := Open(RingbufReserveSubmit, opts); !errors.Is(err, transport.ErrInvalidOptions) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bpfstream/bpfstream/bpf"
 	"github.com/bpfstream/bpfstream/event"
+	"github.com/bpfstream/bpfstream/ringbuf"
 )
 
 // knobs are the buffer and wake-up flags. Each applies to one transport, or
@@ -29,7 +30,7 @@ var (
 )
 
 func (k *knobs) register(fs *flag.FlagSet) {
-	k.wakeup = bpf.WakeupAdaptive.String()
+	k.wakeup = ringbuf.WakeupAdaptive.String()
 	fs.Var(&k.ringSize, "ring-size", "ringbuf: ring size in `bytes` (suffix K, M or G), a power of two of pages (default 256K)")
 	fs.Var(&k.perfBuffer, "perf-buffer", "perfbuf: size of each CPU's buffer in `bytes` (suffix K, M or G), rounded up to a power of two of pages (default 32K)")
 	fs.StringVar(&k.wakeup, "wakeup", k.wakeup, "ringbuf: the program's wake-up `policy`: adaptive (the kernel's), never (drain on a timer), always (every event) or bytes (see -wakeup-bytes)")
@@ -83,12 +84,12 @@ func (k *knobs) options(p bpf.Program, set map[string]bool) (bpf.Options, error)
 // checkRing checks what bpf.Open does not: bpf.Open refuses a ring size
 // that is not a power of two of pages, and a threshold without the bytes
 // policy (or the other way round), with status 2 too.
-func (k *knobs) checkRing(policy bpf.Wakeup) error {
+func (k *knobs) checkRing(policy ringbuf.Wakeup) error {
 	size := int(k.ringSize)
 	if size == 0 {
 		size = bpf.DefaultRingBytes
 	}
-	if policy == bpf.WakeupBytes && int(k.wakeupBytes) >= size {
+	if policy == ringbuf.WakeupBytes && int(k.wakeupBytes) >= size {
 		return fmt.Errorf("-wakeup-bytes %s must be below the ring size %d, or the program never wakes the reader", k.wakeupBytes, size)
 	}
 	return nil
@@ -103,14 +104,13 @@ func (k *knobs) checkPerf() error {
 	return nil
 }
 
-// parseWakeup parses the names bpf.Wakeup.String returns.
-func parseWakeup(s string) (bpf.Wakeup, error) {
-	for _, p := range []bpf.Wakeup{bpf.WakeupAdaptive, bpf.WakeupNever, bpf.WakeupAlways, bpf.WakeupBytes} {
-		if s == p.String() {
-			return p, nil
-		}
+// parseWakeup parses -wakeup.
+func parseWakeup(s string) (ringbuf.Wakeup, error) {
+	w, err := ringbuf.ParseWakeup(s)
+	if err != nil {
+		return w, fmt.Errorf("unknown -wakeup %q (want adaptive, never, always or bytes)", s)
 	}
-	return 0, fmt.Errorf("unknown -wakeup %q (want adaptive, never, always or bytes)", s)
+	return w, nil
 }
 
 // transportOf says what program p reads.

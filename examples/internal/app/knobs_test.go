@@ -97,7 +97,7 @@ func TestStatsLine(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	s.LostKnown, s.DecodeErrors = false, 2
-	if got, want := statsLine("x", prev, s, 0), "x: 0.0 records/s, 350 records, losses unknown, 4096 bytes pending, 2 undecodable"; got != want {
+	if got, want := statsLine("x", prev, s, 0), "x: 0.0 records/s, 350 records, losses unknown, 2 undecodable, 4096 bytes pending"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/bpfstream/bpfstream/examples/internal/output"
 	"github.com/bpfstream/bpfstream/transport"
 	"github.com/bpfstream/bpfstream/transport/metrics"
 )
@@ -112,13 +113,6 @@ func statsLine(name string, prev, s transport.Stats, elapsed time.Duration) stri
 	if elapsed > 0 {
 		rate = float64(s.Records-prev.Records) / elapsed.Seconds()
 	}
-	lost := fmt.Sprintf("%d lost", s.Lost)
-	if !s.LostKnown {
-		lost = "losses unknown"
-	}
-	line := fmt.Sprintf("%s: %.1f records/s, %d records, %s, %d bytes pending", name, rate, s.Records, lost, s.PendingBytes)
-	if s.DecodeErrors > 0 {
-		line += fmt.Sprintf(", %d undecodable", s.DecodeErrors)
-	}
-	return line
+	return fmt.Sprintf("%s: %.1f records/s, %s, %s, %s pending", name, rate,
+		output.Count(s.Records, "record"), output.Losses(s), output.Count(s.PendingBytes, "byte"))
 }

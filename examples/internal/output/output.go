@@ -71,13 +71,27 @@ func (p *Printer) Print(t time.Time, e *event.Exec, cpu int) error {
 // Summary returns the line printed to stderr at exit: how many records the
 // consumer received and how many were lost.
 func Summary(name string, s transport.Stats) string {
-	lost := fmt.Sprintf("%d lost", s.Lost)
+	return fmt.Sprintf("%s: %s received, %s", name, Count(s.Records, "record"), Losses(s))
+}
+
+// Losses says what Stats knows about losses and decode failures: "3 lost",
+// "losses unknown", with ", 2 undecodable" when records failed to decode.
+func Losses(s transport.Stats) string {
+	text := fmt.Sprintf("%d lost", s.Lost)
 	if !s.LostKnown {
-		lost = "losses unknown"
+		text = "losses unknown"
 	}
-	line := fmt.Sprintf("%s: %d records received, %s", name, s.Records, lost)
 	if s.DecodeErrors > 0 {
-		line += fmt.Sprintf(", %d undecodable", s.DecodeErrors)
+		text += fmt.Sprintf(", %d undecodable", s.DecodeErrors)
 	}
-	return line
+	return text
+}
+
+// Count returns "1 record" or "n records" (unit in the singular, plural with
+// an s).
+func Count(n uint64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

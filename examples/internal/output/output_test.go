@@ -67,6 +67,9 @@ func TestSummary(t *testing.T) {
 	if got := Summary("x", transport.Stats{Records: 5, Lost: 2, LostKnown: true}); got != "x: 5 records received, 2 lost" {
 		t.Errorf("got %q", got)
 	}
+	if got := Summary("x", transport.Stats{Records: 1, Lost: 1, LostKnown: true}); got != "x: 1 record received, 1 lost" {
+		t.Errorf("Summary = %q", got)
+	}
 	if got := Summary("x", transport.Stats{Records: 5}); got != "x: 5 records received, losses unknown" {
 		t.Errorf("got %q", got)
 	}

@@ -110,8 +110,8 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.Wakeup != WakeupBytes {
 		cfg.WakeupBytes = 0 // ignored by the other policies
 	}
-	if err := cfg.Wakeup.Validate(cfg.WakeupBytes); err != nil {
-		return cfg, fmt.Errorf("producer: %w", err)
+	if cfg.Wakeup < WakeupAdaptive || cfg.Wakeup > WakeupBytes || (cfg.Wakeup == WakeupBytes) != (cfg.WakeupBytes > 0) {
+		return cfg, fmt.Errorf("producer: wake-up policy %d with a threshold of %d bytes", cfg.Wakeup, cfg.WakeupBytes)
 	}
 	return cfg, nil
 }

@@ -16,13 +16,14 @@ import (
 // ciliumBackend reads through cilium/ebpf's perf.Reader: the reference
 // implementation, which copies each sample out of the buffer.
 type ciliumBackend struct {
-	rd       *perf.Reader
-	array    *ring.PerfArray // the handle rd installs its perf events through
-	rec      perf.Record
-	counters *core.Counters
-	timer    core.DrainTimer
-	onLost   func(cpu int, n uint64)
-	nBytes   int
+	unfinished bool // b.rec was being handed over when its handler panicked
+	rd         *perf.Reader
+	array      *ring.PerfArray // the handle rd installs its perf events through
+	rec        perf.Record
+	counters   *core.Counters
+	timer      core.DrainTimer
+	onLost     func(cpu int, n uint64)
+	nBytes     int
 }
 
 func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
@@ -53,6 +54,11 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 func (b *ciliumBackend) Drain(emit *core.Emitter) error {
 	// We are the reader's only caller, so it is idle and SetDeadline
 	// does not wait for its lock.
+	if b.unfinished {
+		// The handler of b.rec panicked: the reader has taken it out of
+		// the buffer, so hand it over again before reading on.
+		return b.emit(emit)
+	}
 	b.timer.Arm(b.rd.SetDeadline)
 	for first := true; ; first = false {
 		if err := b.rd.ReadInto(&b.rec); err != nil {
@@ -66,7 +72,7 @@ func (b *ciliumBackend) Drain(emit *core.Emitter) error {
 			if b.onLost != nil {
 				b.onLost(b.rec.CPU, b.rec.LostSamples)
 			}
-		} else if err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: b.rec.CPU}); err != nil {
+		} else if err := b.emit(emit); err != nil {
 			return err
 		}
 		if b.rec.Remaining == 0 {
@@ -109,3 +115,12 @@ type errnoError struct {
 
 func (e *errnoError) Error() string   { return e.err.Error() }
 func (e *errnoError) Unwrap() []error { return []error{e.err, e.errno} }
+
+// emit hands b.rec's sample over. b.unfinished stays set when the handler
+// panics, so that the next Drain hands the same record over again.
+func (b *ciliumBackend) emit(emit *core.Emitter) error {
+	b.unfinished = true
+	err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: b.rec.CPU})
+	b.unfinished = false
+	return err
+}

@@ -11,10 +11,11 @@ import (
 // ciliumBackend reads through cilium/ebpf's ringbuf.Reader: the reference
 // implementation, which copies each sample out of the ring.
 type ciliumBackend struct {
-	rd       *cilium.Reader
-	rec      cilium.Record
-	counters *core.Counters
-	timer    core.DrainTimer
+	unfinished bool // b.rec was being handed over when its handler panicked
+	rd         *cilium.Reader
+	rec        cilium.Record
+	counters   *core.Counters
+	timer      core.DrainTimer
 }
 
 func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
@@ -28,6 +29,11 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 func (b *ciliumBackend) Drain(emit *core.Emitter) error {
 	// We are the reader's only caller, so it is idle and SetDeadline
 	// does not wait for its lock.
+	if b.unfinished {
+		// The handler of b.rec panicked: the reader has taken it out of
+		// the buffer, so hand it over again before reading on.
+		return b.emit(emit)
+	}
 	b.timer.Arm(b.rd.SetDeadline)
 	for first := true; ; first = false {
 		if err := b.rd.ReadInto(&b.rec); err != nil {
@@ -36,7 +42,7 @@ func (b *ciliumBackend) Drain(emit *core.Emitter) error {
 		if first {
 			b.counters.Wakeups.Add(1)
 		}
-		if err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: transport.NoCPU}); err != nil {
+		if err := b.emit(emit); err != nil {
 			return err
 		}
 		if b.rec.Remaining == 0 {
@@ -53,3 +59,12 @@ func (b *ciliumBackend) size() int { return b.rd.BufferSize() }
 func (b *ciliumBackend) pending() int { return b.rd.AvailableBytes() }
 
 func (b *ciliumBackend) close() error { return b.rd.Close() }
+
+// emit hands b.rec's sample over. b.unfinished stays set when the handler
+// panics, so that the next Drain hands the same record over again.
+func (b *ciliumBackend) emit(emit *core.Emitter) error {
+	b.unfinished = true
+	err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: transport.NoCPU})
+	b.unfinished = false
+	return err
+}

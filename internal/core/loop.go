@@ -25,7 +25,8 @@ type Source interface {
 	// record, in order. It returns nil after a batch, ErrWake when woken
 	// without records, an error matching transport.ErrClosed once closed, and any
 	// error Emit returns, unchanged, as soon as Emit returns it. A record
-	// for which Emit returned an error has been handed over.
+	// for which Emit returned an error has been handed over. A record
+	// whose Emit panicked has not: the next Drain hands it over first.
 	Drain(emit *Emitter) error
 	// Interrupt makes a blocked or future Drain return (ErrWake or nil)
 	// soon. It is safe to call from any goroutine.
@@ -121,9 +122,13 @@ type Emitter struct {
 // once the context is done) means: stop and return it from Drain; r has been
 // handed over either way.
 func (e *Emitter) Emit(r transport.Record) error {
+	err := e.h(r)
+	// Counted once the handler has returned: a record whose handler
+	// panics is handed over again by the next Consume (every Source keeps
+	// it) and counted then, once.
 	e.records++
 	e.bytes += uint64(len(r.Sample))
-	if err := e.h(r); err != nil {
+	if err != nil {
 		e.handlerErr = err
 		return err
 	}

@@ -177,12 +177,13 @@ func (f *Fake) Consume(ctx context.Context, h transport.Handler) error {
 		// Let the loop report it like every transport does.
 		return core.Loop(ctx, "transporttest: fake", f.lc, &f.src, f.counters, nil)
 	}
-	// The source must know whether the loop handed a record over or
-	// refused it because consumption is stopping; only then may the record
-	// leave the queue.
+	// A record leaves the queue once its handler has returned: a record
+	// whose handler panicked stays and is handed over again by the next
+	// Consume, as the real consumers do.
 	return core.Loop(ctx, "transporttest: fake", f.lc, &f.src, f.counters, func(r transport.Record) error {
+		err := h(r)
 		f.src.handed = true
-		return h(r)
+		return err
 	})
 }
 
@@ -258,8 +259,8 @@ type fakeSource struct {
 	f *Fake
 	// lent is the buffer samples are copied into for the handler.
 	lent []byte
-	// handed is set by the handler wrapper when the loop passes a record
-	// on to the user's handler.
+	// handed is set by the handler wrapper when the user's handler has
+	// returned for the record being lent.
 	handed bool
 }
 
@@ -302,8 +303,8 @@ func (s *fakeSource) Drain(emit *core.Emitter) error {
 	return nil
 }
 
-// deliver lends r to emit and removes it from the queue if the loop handed
-// it to the handler (even if the handler panicked).
+// deliver lends r to emit and removes it from the queue once the handler has
+// returned (not when it panicked).
 func (s *fakeSource) deliver(emit *core.Emitter, r transport.Record) error {
 	s.lent = append(s.lent[:0], r.Sample...)
 	sample := s.lent[:len(r.Sample):len(r.Sample)]

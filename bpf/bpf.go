@@ -114,13 +114,22 @@ type Options struct {
 // ErrNoTracefs means tracefs, which attaching a tracepoint needs, is not
 // mounted. Its text says how to mount it: mount -t tracefs nodev
 // /sys/kernel/tracing.
-var ErrNoTracefs = tracefs.ErrNotMounted
+var ErrNoTracefs = errors.New("tracefs is not mounted: mount it with `" + tracefs.MountCommand + "` (as root)")
 
 // MountTracefs mounts tracefs at /sys/kernel/tracing unless tracefs is
 // already mounted. It needs root (CAP_SYS_ADMIN); without it the error
-// matches transport.ErrPermission.
+// matches transport.ErrPermission and ErrNoTracefs.
 func MountTracefs() error {
 	_, err := tracefs.Ensure()
+	return tracefsError(err)
+}
+
+// tracefsError adds ErrNoTracefs, which says how to mount tracefs, to an
+// error of package tracefs that says it is not mounted.
+func tracefsError(err error) error {
+	if errors.Is(err, tracefs.ErrNotMounted) {
+		return fmt.Errorf("%w: %w", ErrNoTracefs, err)
+	}
 	return err
 }
 
@@ -338,7 +347,7 @@ func ensureTracefs(mount bool) error {
 		return fmt.Errorf("bpf: attach tracepoint sched/sched_process_exec: %w", ErrNoTracefs)
 	}
 	if _, err := tracefs.Ensure(); err != nil {
-		return fmt.Errorf("bpf: attach tracepoint sched/sched_process_exec: %w", err)
+		return fmt.Errorf("bpf: attach tracepoint sched/sched_process_exec: %w", tracefsError(err))
 	}
 	return nil
 }

@@ -51,3 +51,9 @@ func TestOpenWithoutTracefs(t *testing.T) {
 		t.Fatalf("tracefs not mounted after Open with MountTracefs: %v", err)
 	}
 }
+
+func TestErrNoTracefsSaysHow(t *testing.T) {
+	if !strings.Contains(ErrNoTracefs.Error(), "mount -t tracefs nodev /sys/kernel/tracing") {
+		t.Errorf("%q", ErrNoTracefs)
+	}
+}

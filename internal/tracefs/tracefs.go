@@ -26,8 +26,9 @@ const DefaultPath = "/sys/kernel/tracing"
 const MountCommand = "mount -t tracefs nodev " + DefaultPath
 
 // ErrNotMounted means neither tracefs nor a debugfs with a tracing directory
-// is mounted. Its text says how to mount it.
-var ErrNotMounted = errors.New("tracefs is not mounted: mount it with `" + MountCommand + "` (as root)")
+// is mounted. Package bpf turns it into bpf.ErrNoTracefs, whose text says how
+// to mount it.
+var ErrNotMounted = errors.New("tracefs is not mounted")
 
 // Find returns the directory where tracefs is mounted, looking where
 // cilium/ebpf looks: a tracefs mount in /proc/self/mountinfo, a debugfs mount

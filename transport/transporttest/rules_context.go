@@ -102,3 +102,49 @@ func testCancelLosesNothing(t *testing.T, e *env) {
 
 // A second Consume while one runs fails at once with ErrBusy and does not
 // disturb the first.
+
+// A handler that cancels its own context receives at most 64 more records:
+// Consume looks at its context at least every 64 records, not only when its
+// reader runs dry.
+func testCancelFromHandler(t *testing.T, e *env) {
+	n := e.produce(t, e.batch(1000))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	col := newCollector(e)
+	after := 0
+	r := e.start(t, ctx, func(rec transport.Record) error {
+		if ctx.Err() != nil {
+			after++
+		}
+		if err := col.handle(rec); err != nil {
+			return err
+		}
+		cancel()
+		return nil
+	})
+	checkCtxReturn(t, r, time.Now(), context.Canceled)
+	if after > 64 {
+		t.Errorf("the handler received %d records after it cancelled the context (of %d waiting), want at most 64", after, n)
+	}
+	col.check(t)
+	e.checkRecords(t, col.snapshot(), false)
+}
+
+// A nil context is an error matching ErrInvalidOptions, not a panic, and
+// leaves the consumer usable.
+func testNilContext(t *testing.T, e *env) {
+	var nilCtx context.Context
+	var err error
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				t.Fatalf("Consume with a nil context panicked: %v", v)
+			}
+		}()
+		err = e.c.Consume(nilCtx, func(transport.Record) error { return nil })
+	}()
+	if !errors.Is(err, transport.ErrInvalidOptions) {
+		t.Fatalf("Consume(nil context) = %v, want ErrInvalidOptions", err)
+	}
+	e.consumeAll(t, e.produce(t, 1))
+}

@@ -105,6 +105,8 @@ func Run(t *testing.T, h Harness) {
 		{"CancelWithCause", testCancelWithCause},
 		{"CancelledBeforeConsume", testCancelledBefore},
 		{"CancelLosesNothing", testCancelLosesNothing},
+		{"CancelFromHandler", testCancelFromHandler},
+		{"NilContext", testNilContext},
 		{"SecondConsumeIsBusy", testBusy},
 		{"StatsConcurrentWithConsume", testStatsConcurrent},
 		{"StatsAfterClose", testStatsAfterClose},

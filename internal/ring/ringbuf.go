@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -269,7 +270,12 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 	}()
 	if r.co.sleepNext {
 		r.co.sleepNext = false
-		if err := r.p.pause(r.co.tick); err != nil {
+		// Let goroutines the handler readied (a channel's receiver) run
+		// first: this thread is about to block in a syscall holding its
+		// P, and the runtime may take a whole tick to hand it over.
+		deadline := time.Now().Add(r.co.tick)
+		runtime.Gosched()
+		if err := r.p.pause(time.Until(deadline)); err != nil {
 			return err
 		}
 	}

@@ -33,10 +33,14 @@ const (
 	// longest tick is half of it, and a shorter sleep than 50 µs is
 	// mostly the kernel's timer slack.
 	MinCoalesce = 100 * time.Microsecond
-	// coalesceMinTick is the shortest tick: the tick shortens as the
-	// rate grows, so that one fills at most a quarter of the smallest
-	// ring.
-	coalesceMinTick = MinCoalesce / 2
+	// coalesceMinTick is the shortest tick. The tick shortens as the
+	// rate grows, so that one (plus coalesceOverhead, the kernel's timer
+	// slack and the wake-up) fills at most a quarter of the smallest
+	// ring; a rate that would need a shorter tick is too fast for the
+	// ring to coalesce: the reader then keeps to epoll, where at such
+	// rates it mostly polls anyway.
+	coalesceMinTick  = MinCoalesce / 2
+	coalesceOverhead = 60 * time.Microsecond
 )
 
 // coalescer is a Ringbuf's coalescing state. The zero value is off.
@@ -67,12 +71,12 @@ func newCoalescer(bound time.Duration, fill uintptr) coalescer {
 func (c *coalescer) enabled() bool { return c.maxTick > 0 }
 
 // observe adds n records (bytes of ring) handed over and, once a tick has
-// passed since the window started, updates the rates, whether to coalesce
-// (with some hysteresis, so that a bursty producer does not make the reader
-// flip between timer and epoll) and the tick: the longest (at most half the
-// bound) in which the producer fills at most a quarter of the smallest ring
-// at the higher of its recent and its average rate, so that coalescing does
-// not make it drop.
+// passed since the window started, updates the rates, the tick (the longest,
+// at most half the bound, in which the producer fills at most a quarter of
+// the smallest ring at the higher of its recent and its average rate, so
+// that coalescing does not make it drop) and whether to coalesce (with some
+// hysteresis, so that a bursty producer does not make the reader flip
+// between timer and epoll).
 func (c *coalescer) observe(n int, bytes uintptr, now time.Time) {
 	c.winRecords += n
 	c.winBytes += bytes
@@ -86,14 +90,16 @@ func (c *coalescer) observe(n int, bytes uintptr, now time.Time) {
 	c.winStart, c.winRecords, c.winBytes = now, 0, 0
 
 	c.tick = c.maxTick
-	if fills := max(recent, c.byteRate) * c.maxTick.Seconds(); fills > float64(c.fill/4) {
-		c.tick = max(time.Duration(float64(c.maxTick)*float64(c.fill/4)/fills), coalesceMinTick)
+	if br := max(recent, c.byteRate); br*(c.maxTick+coalesceOverhead).Seconds() > float64(c.fill/4) {
+		c.tick = time.Duration(float64(c.fill/4)/br*float64(time.Second)) - coalesceOverhead
 	}
+	tooFast := c.tick < coalesceMinTick
+	c.tick = max(c.tick, coalesceMinTick)
 	perTick := c.rate * c.maxTick.Seconds()
 	switch {
-	case !c.active && perTick >= coalesceEnter:
+	case !c.active && perTick >= coalesceEnter && !tooFast:
 		c.active = true
-	case c.active && perTick < coalesceLeave:
+	case c.active && (perTick < coalesceLeave || tooFast):
 		c.active = false
 	}
 }
@@ -105,6 +111,11 @@ func (c *coalescer) observe(n int, bytes uintptr, now time.Time) {
 func (c *coalescer) caughtUp(n int, bytes uintptr) bool {
 	if !c.enabled() {
 		return false
+	}
+	if c.active && bytes > c.fill/2 {
+		// One tick half filled a ring: the rate jumped, and the
+		// producer may already have dropped. Back to epoll at once.
+		c.active = false
 	}
 	c.observe(n, bytes, time.Now())
 	if !c.active {

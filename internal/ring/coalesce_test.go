@@ -45,11 +45,27 @@ func TestCoalescerPolicy(t *testing.T) {
 	// of the ring (the recent rate counts, not only the average).
 	now = now.Add(c.tick)
 	c.observe(16384, 1<<19, now)
-	require.Equal(t, bound/2/2, c.tick)
-	// Faster than a quarter of the ring per shortest tick: the shortest.
+	require.True(t, c.active)
+	require.Less(t, c.tick, bound/2/2)
+	require.GreaterOrEqual(t, c.tick, coalesceMinTick)
+	// Faster than a quarter of the ring per shortest tick: too fast to
+	// coalesce; back to epoll.
 	now = now.Add(c.tick)
 	c.observe(1<<20, 1<<25, now)
+	require.False(t, c.active)
 	require.Equal(t, coalesceMinTick, c.tick)
+	// A tick that half fills the ring ends coalescing at once.
+	c.active, c.rate, c.byteRate, c.winStart = true, 1e6, 0, now
+	require.False(t, c.caughtUp(100, 1<<19+8))
+	require.False(t, c.active)
+
+	// Slower again: coalescing, with the longest tick once the average
+	// has come down.
+	for i := 0; !c.active || c.tick != bound/2; i++ {
+		require.Less(t, i, 50, "not back to coalescing: %+v", c)
+		now = now.Add(c.tick)
+		c.observe(100, 3200, now)
+	}
 
 	// Idle: the rate decays below the threshold within a few ticks.
 	ticks := 0

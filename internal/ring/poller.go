@@ -37,7 +37,9 @@
 // and ran at a third of its speed.) For ring buffers with the kernel's adaptive
 // wake-ups, publishing before waiting is also what makes the next commit wake
 // the reader: the kernel wakes the reader when the committed record starts at
-// the published consumer position.
+// the published consumer position. A coalescing reader (Options.Coalesce)
+// carries the held-back record across batches while the rate is high and
+// sleeps on a timer instead (see coalesce.go).
 //
 // # Close racing with Drain
 //

@@ -33,4 +33,11 @@
 // Samples are padded by the kernel: Record.Sample carries 0-7 trailing bytes
 // after what the program wrote. Decode a fixed-size prefix (package event
 // does).
+//
+// Perf buffers have no counterpart of ringbuf.Options.Coalesce: the kernel
+// decides a perf wake-up from the events or bytes written since the last
+// one, never from the reader's position, so a reader cannot stop arming it.
+// The equivalent is set at open: Options.WakeupEvents or WakeupBytes (a
+// wake-up every N samples or bytes per CPU) with Options.DrainInterval as
+// the bound on the delay of the samples below the threshold.
 package perfbuf

@@ -17,7 +17,7 @@ func newNativeBackend(rings []ringMap, opts Options, counters *core.Counters) (*
 	for i, rg := range rings {
 		rms[i] = ring.RingbufMap{FD: rg.m.FD(), Size: int(rg.m.MaxEntries()), Source: rg.source, ID: uint32(rg.id)}
 	}
-	rd, err := ring.NewRingbuf(rms, ring.Options{Interval: opts.DrainInterval, Counters: counters})
+	rd, err := ring.NewRingbuf(rms, ring.Options{Interval: opts.DrainInterval, Coalesce: opts.Coalesce, Counters: counters})
 	if err != nil {
 		return nil, err
 	}

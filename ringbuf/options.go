@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/internal/ring"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -21,6 +22,15 @@ type Options struct {
 	// least this often even when the kernel sends no wake-up: needed for
 	// producers that submit with BPF_RB_NO_WAKEUP.
 	DrainInterval time.Duration
+	// Coalesce, when positive, turns on wake-up coalescing for producers
+	// with the kernel's default (adaptive) wake-ups, and bounds the delay
+	// it adds to a record's delivery. While records arrive fast (several
+	// per half of Coalesce), the consumer stops arming the producer's
+	// wake-up and drains the ring on a timer of at most Coalesce/2; when
+	// the rate falls it waits for wake-ups again. See "Wake-up
+	// coalescing" in the package doc. At least 100 µs; BackendNative
+	// only. Zero (the default) is off.
+	Coalesce time.Duration
 	// Reorder, when set, merges several rings (NewMulti, NewArrayOfMaps)
 	// into timestamp order (see transport.Reorder). Records then own their
 	// bytes.
@@ -34,6 +44,12 @@ type Options struct {
 func (o Options) withDefaults() (Options, error) {
 	if o.DrainInterval < 0 {
 		return o, fmt.Errorf("ringbuf: negative DrainInterval %s: %w", o.DrainInterval, transport.ErrInvalidOptions)
+	}
+	if o.Coalesce < 0 || o.Coalesce > 0 && o.Coalesce < ring.MinCoalesce {
+		return o, fmt.Errorf("ringbuf: Coalesce %s: want 0 (off) or at least %s: %w", o.Coalesce, ring.MinCoalesce, transport.ErrInvalidOptions)
+	}
+	if o.Coalesce > 0 && o.Backend != BackendNative {
+		return o, fmt.Errorf("ringbuf: Coalesce needs BackendNative (cilium/ebpf's reader publishes every record): %w", transport.ErrInvalidOptions)
 	}
 	d, err := reorder.DrainTimer(o.Reorder, "ringbuf", o.DrainInterval)
 	if err != nil {

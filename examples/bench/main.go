@@ -11,6 +11,32 @@
 // Paths are interleaved within each round, so drift on a shared machine hits
 // them alike. The table shows the median and the range of the rounds.
 //
+// Three modes:
+//
+//   - e2e (the default): producer and consumer run at once, the producer as
+//     fast as it can (up to -max-time per measurement); the rate is what
+//     gets through, and wake-ups cost the producer.
+//   - prefill (-prefill): everything is produced first, into a buffer that
+//     holds it, and only the consumer is timed: consumer cost.
+//   - latency (-latency): the producer runs at fixed rates (-rates, samples
+//     per second, paced by a 1 ms ticker: 1 sample per tick at 1,000/s, 100
+//     at 100,000/s) for -latency-time, and every path records each record's
+//     delivery latency, from the producer's bpf_ktime_get_ns to the handler
+//     (both CLOCK_MONOTONIC); the table shows p50 and p99 over all rounds.
+//     Its defaults are -sizes 128, -wakeups adaptive and the paths raw,
+//     callback, channel-batch and libbpf.
+//
+// -coalesce d also measures bpfstream's paths on ring buffers with
+// ringbuf.Options.Coalesce = d (wake-up coalescing), as extra rows; raw and
+// libbpf have no such option, and perfbuf's counterpart is a wake-up
+// threshold with a drain timer, which the bytes policy measures.
+//
+//	go run ./examples/bench -wakeups adaptive -transports ringbuf-output -coalesce 1ms
+//	go run -tags libbpf ./examples/bench -latency -coalesce 1ms -rounds 3
+//
+// The wakeups/s column is the consumer's Stats.Wakeups (drains that found
+// data) per second, bpfstream paths only.
+//
 // It needs BPF privileges (root, or CAP_BPF and CAP_PERFMON).
 package main
 
@@ -72,12 +98,30 @@ type Result struct {
 	Rounds          int     `json:"rounds"`
 	Events          int     `json:"events"` // requested per measurement; see -max-time
 	Prefill         bool    `json:"prefill"`
+	// Mode is "e2e", "prefill" or "latency".
+	Mode string `json:"mode"`
+	// CoalesceUs is ringbuf.Options.Coalesce in µs; 0: off.
+	CoalesceUs    float64 `json:"coalesce_us"`
+	WakeupsPerSec float64 `json:"wakeups_per_sec"`
+	// Rate is the producer's fixed rate in samples/s (latency mode).
+	Rate int `json:"rate,omitempty"`
+	// Delivery latency, producer ktime to handler, over all rounds
+	// (latency mode).
+	LatencyP50Us float64 `json:"latency_p50_us,omitempty"`
+	LatencyP99Us float64 `json:"latency_p99_us,omitempty"`
 }
 
 type config struct {
 	transport string
 	size      int
 	wakeup    string
+	rate      int // latency mode
+}
+
+// variant is a path with its options.
+type variant struct {
+	path     bench.Path
+	coalesce time.Duration
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -94,11 +138,55 @@ func run(args []string, stdout, stderr io.Writer) error {
 	prefill := fs.Bool("prefill", false, "produce everything before the consumer starts (buffers sized to hold it), timing only the consumer")
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	maxTime := fs.Duration("max-time", 100*time.Millisecond, "stop producing after this long in one measurement (0: produce all -events)")
+	coalesce := fs.Duration("coalesce", 0, "also measure bpfstream's ringbuf paths with this ringbuf.Options.Coalesce (0: no)")
+	latency := fs.Bool("latency", false, "latency mode: fixed producer rates (-rates), delivery latency p50/p99")
+	rateList := fs.String("rates", "1000,100000", "latency mode: producer rates in samples/s")
+	latencyTime := fs.Duration("latency-time", time.Second, "latency mode: how long each measurement produces")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *rounds < 1 || *events < 1 {
 		return errors.New("-rounds and -events must be positive")
+	}
+	if *coalesce < 0 {
+		return errors.New("-coalesce must not be negative")
+	}
+	mode := "e2e"
+	switch {
+	case *latency && *prefill:
+		return errors.New("-latency and -prefill exclude each other")
+	case *latency:
+		mode = "latency"
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["sizes"] {
+			*sizeList = "128"
+		}
+		if !set["wakeups"] {
+			*wakeupList = "adaptive"
+		}
+		if !set["paths"] {
+			*pathList = "raw,callback,channel-batch"
+			if bench.HaveLibbpf {
+				*pathList += ",libbpf"
+			}
+		}
+	case *prefill:
+		mode = "prefill"
+	}
+	rates := []int{0}
+	if *latency {
+		rates = nil
+		for _, s := range split(*rateList) {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 10_000_000 {
+				return fmt.Errorf("-rates: %q is not a rate from 1 to 10000000", s)
+			}
+			rates = append(rates, n)
+		}
+		if *latencyTime <= 0 {
+			return errors.New("-latency-time must be positive")
+		}
 	}
 	if runtime.NumCPU() < 2 {
 		return errors.New("needs two CPUs: the producer runs on CPU 0, the consumer on CPU 1")
@@ -129,7 +217,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 				if _, ok := wakeups[w]; !ok {
 					return fmt.Errorf("-wakeups: unknown %q (want adaptive, bytes)", w)
 				}
-				configs = append(configs, config{tr, size, w})
+				for _, rate := range rates {
+					configs = append(configs, config{tr, size, w, rate})
+				}
 			}
 		}
 	}
@@ -153,17 +243,40 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if !slices.Contains(paths, bench.Raw) {
 		paths = append([]bench.Path{bench.Raw}, paths...) // ratios need it
 	}
+	// variants lists what to measure on c: every path, and the coalescing
+	// bpfstream paths on ring buffers.
+	variants := func(c config) []variant {
+		var vs []variant
+		for _, p := range paths {
+			vs = append(vs, variant{p, 0})
+		}
+		if *coalesce > 0 && transports[c.transport].Ringbuf() {
+			for _, p := range paths {
+				if p != bench.Raw && p != bench.Libbpf {
+					vs = append(vs, variant{p, *coalesce})
+				}
+			}
+		}
+		return vs
+	}
 
 	type key struct {
 		c config
-		p bench.Path
+		v variant
 	}
 	samples := map[key][]bench.Result{}
-	total := *rounds * len(configs) * len(paths)
+	total := 0
+	for _, c := range configs {
+		total += *rounds * len(variants(c))
+	}
 	done := 0
 	for round := 0; round < *rounds; round++ {
 		for _, c := range configs {
-			for _, p := range paths {
+			for _, v := range variants(c) {
+				n := *events
+				if c.rate > 0 {
+					n = max(int(float64(c.rate)*latencyTime.Seconds()), 1)
+				}
 				cfg := bench.Config{
 					Producer: producer.Config{
 						Kind:        transports[c.transport],
@@ -171,17 +284,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 						Wakeup:      wakeups[c.wakeup],
 						WakeupBytes: *wakeupBytes,
 					},
-					Events:      *events,
+					Events:      n,
 					ProducerCPU: 0,
 					ConsumerCPU: 1,
 					Prefill:     *prefill,
 					MaxDuration: *maxTime,
+					Coalesce:    v.coalesce,
+					Rate:        c.rate,
 				}
-				res, err := bench.Measure(cfg, p)
+				res, err := bench.Measure(cfg, v.path)
 				if err != nil {
-					return fmt.Errorf("%s/%d/%s/%s: %w", c.transport, c.size, c.wakeup, p, err)
+					return fmt.Errorf("%s/%d/%s/%s: %w", c.transport, c.size, c.wakeup, v.path, err)
 				}
-				samples[key{c, p}] = append(samples[key{c, p}], res)
+				samples[key{c, v}] = append(samples[key{c, v}], res)
 				done++
 				if !*quiet {
 					fmt.Fprintf(stderr, "\r%d/%d measurements", done, total)
@@ -195,20 +310,34 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	var results []Result
 	for _, c := range configs {
-		rawMedian := median(rates(samples[key{c, bench.Raw}]))
-		for _, p := range paths {
-			rs := samples[key{c, p}]
-			eps := rates(rs)
-			var mallocs, delivered, lost uint64
+		rawMedian := median(eventRates(samples[key{c, variant{bench.Raw, 0}}]))
+		for _, v := range variants(c) {
+			rs := samples[key{c, v}]
+			eps := eventRates(rs)
+			var mallocs, delivered, lost, wakeups uint64
+			var elapsed time.Duration
+			var lat []uint64
 			for _, r := range rs {
 				mallocs += r.Mallocs
 				delivered += r.Delivered
 				lost += r.Lost
+				wakeups += r.Wakeups
+				elapsed += r.Elapsed
+				lat = append(lat, r.Latencies...)
 			}
 			res := Result{
-				Transport: c.transport, Path: string(p), SampleBytes: c.size, Wakeup: c.wakeup,
+				Transport: c.transport, Path: string(v.path), SampleBytes: c.size, Wakeup: c.wakeup,
 				EventsPerSec: median(eps), EventsPerSecMin: slices.Min(eps), EventsPerSecMax: slices.Max(eps),
 				Lost: lost, Rounds: len(rs), Events: *events, Prefill: *prefill,
+				Mode: mode, CoalesceUs: micros(v.coalesce), Rate: c.rate,
+			}
+			if c.rate > 0 {
+				res.Events = max(int(float64(c.rate)*latencyTime.Seconds()), 1)
+				res.LatencyP50Us = micros(bench.Percentile(lat, 0.50))
+				res.LatencyP99Us = micros(bench.Percentile(lat, 0.99))
+			}
+			if elapsed > 0 {
+				res.WakeupsPerSec = float64(wakeups) / elapsed.Seconds()
 			}
 			if delivered > 0 {
 				res.AllocsPerRecord = float64(mallocs) / float64(delivered)
@@ -229,16 +358,45 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "transport\tbytes\twakeup\tpath\tevents/s (median)\tmin - max\tallocs/record\tx raw\tlost\t")
+	if *latency {
+		fmt.Fprintln(tw, "transport\tbytes\twakeup\trate/s\tpath\tcoalesce\tp50 µs\tp99 µs\tevents/s\twakeups/s\tlost\t")
+		for _, r := range results {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, human(float64(r.Rate)),
+				r.Path, coalesceName(r.CoalesceUs), r.LatencyP50Us, r.LatencyP99Us, human(r.EventsPerSec), wakeupRate(r), r.Lost)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d rounds of %s per rate; producer on CPU 0, consumer on CPU 1; mode=%s\n", *rounds, *latencyTime, mode)
+		return nil
+	}
+	fmt.Fprintln(tw, "transport\tbytes\twakeup\tpath\tcoalesce\tevents/s (median)\tmin - max\tallocs/record\tx raw\twakeups/s\tlost\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s - %s\t%.4f\t%.2f\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, r.Path,
-			human(r.EventsPerSec), human(r.EventsPerSecMin), human(r.EventsPerSecMax), r.AllocsPerRecord, r.RatioToRaw, r.Lost)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s - %s\t%.4f\t%.2f\t%s\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, r.Path, coalesceName(r.CoalesceUs),
+			human(r.EventsPerSec), human(r.EventsPerSecMin), human(r.EventsPerSecMax), r.AllocsPerRecord, r.RatioToRaw, wakeupRate(r), r.Lost)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d rounds of %d events; producer on CPU 0, consumer on CPU 1; prefill=%v\n", *rounds, *events, *prefill)
+	fmt.Fprintf(stdout, "%d rounds of %d events; producer on CPU 0, consumer on CPU 1; mode=%s\n", *rounds, *events, mode)
 	return nil
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func coalesceName(us float64) string {
+	if us == 0 {
+		return "-"
+	}
+	return time.Duration(us * float64(time.Microsecond)).String()
+}
+
+// wakeupRate shows the wake-ups per second of paths that report them.
+func wakeupRate(r Result) string {
+	if r.Path == string(bench.Raw) || r.Path == string(bench.Libbpf) {
+		return "-"
+	}
+	return human(r.WakeupsPerSec)
 }
 
 func split(s string) []string {
@@ -251,7 +409,7 @@ func split(s string) []string {
 	return out
 }
 
-func rates(rs []bench.Result) []float64 {
+func eventRates(rs []bench.Result) []float64 {
 	out := make([]float64, len(rs))
 	for i, r := range rs {
 		out[i] = r.EventsPerSec()

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -37,6 +39,9 @@ func TestJSON(t *testing.T) {
 		if r.EventsPerSec <= 0 || r.EventsPerSecMin > r.EventsPerSec || r.EventsPerSec > r.EventsPerSecMax || r.RatioToRaw <= 0 {
 			t.Errorf("implausible rates in %+v", r)
 		}
+		if r.Mode != "e2e" || r.Prefill || r.CoalesceUs != 0 || r.LatencyP99Us != 0 {
+			t.Errorf("mode or options wrong in %+v", r)
+		}
 		if r.Path == string(bench.Raw) && r.RatioToRaw != 1 {
 			t.Errorf("raw ratio %v", r.RatioToRaw)
 		}
@@ -58,6 +63,11 @@ func TestBadFlags(t *testing.T) {
 		{"-wakeups", "sometimes"},
 		{"-paths", "nope"},
 		{"-rounds", "0"},
+		{"-latency", "-prefill"},
+		{"-latency", "-rates", "0"},
+		{"-latency", "-rates", "fast"},
+		{"-latency", "-latency-time", "0s"},
+		{"-coalesce", "-1ms"},
 	} {
 		var out, errOut bytes.Buffer
 		if err := run(args, &out, &errOut); err == nil {
@@ -70,5 +80,37 @@ func TestBadFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "go run -tags libbpf ./examples/bench") {
 			t.Errorf("-paths libbpf without libbpf: %v", err)
 		}
+	}
+}
+
+// TestLatencyJSON runs the latency mode with tiny numbers: every row has the
+// mode, the rate, plausible percentiles, and the coalescing rows exist for
+// bpfstream's paths only.
+func TestLatencyJSON(t *testing.T) {
+	privileged.Require(t)
+	var out, errOut bytes.Buffer
+	args := []string{"-json", "-q", "-latency", "-rounds", "1", "-rates", "2000", "-latency-time", "100ms",
+		"-transports", "ringbuf-output", "-coalesce", "1ms", "-paths", "raw,callback,channel-batch"}
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	seen := map[string]int{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if r.Mode != "latency" || r.Rate != 2000 || r.SampleBytes != 128 || r.Wakeup != "adaptive" || r.Lost != 0 {
+			t.Errorf("wrong row %+v", r)
+		}
+		if r.LatencyP50Us <= 0 || r.LatencyP99Us < r.LatencyP50Us {
+			t.Errorf("implausible latencies in %+v", r)
+		}
+		seen[fmt.Sprintf("%s/%v", r.Path, r.CoalesceUs)]++
+	}
+	want := map[string]int{"raw/0": 1, "callback/0": 1, "channel-batch/0": 1, "callback/1000": 1, "channel-batch/1000": 1}
+	if !maps.Equal(seen, want) {
+		t.Errorf("rows %v, want %v", seen, want)
 	}
 }

@@ -37,7 +37,9 @@
 // and ran at a third of its speed.) For ring buffers with the kernel's adaptive
 // wake-ups, publishing before waiting is also what makes the next commit wake
 // the reader: the kernel wakes the reader when the committed record starts at
-// the published consumer position.
+// the published consumer position. A coalescing reader (Options.Coalesce)
+// carries the held-back record across batches while the rate is high and
+// sleeps on a timer instead (see coalesce.go).
 //
 // # Close racing with Drain
 //
@@ -98,6 +100,10 @@ type Options struct {
 	// computed from the published position, so a stale position makes
 	// such a producer force a wake-up with every record.
 	PublishBytes int
+	// Coalesce, when positive (ring buffers only, at least MinCoalesce),
+	// turns on wake-up coalescing with this bound on the delay it adds
+	// (see coalesce.go).
+	Coalesce time.Duration
 	// Counters receives Wakeups (and, for perf, losses). Required.
 	Counters *core.Counters
 }
@@ -268,13 +274,20 @@ func (p *poller) sleep(timeout int) (ready int, err error) {
 // pause sleeps for d unless the eventfd fires first (Interrupt or Close),
 // which it turns into ErrWake or ErrClosed as sleep does. Unlike sleep it
 // does not wait for the buffers: a ring holding a busy record polls ready.
+// A signal does not cut it short (the Go runtime preempts threads with
+// signals): a coalescing tick cut short is a batch too small.
 func (p *poller) pause(d time.Duration) error {
 	fds := []unix.PollFd{{Fd: int32(p.evfd), Events: unix.POLLIN}}
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	n, err := unix.Ppoll(fds, &ts, nil)
+	deadline := time.Now().Add(d)
+	var n int
+	var err error
+	for {
+		ts := unix.NsecToTimespec(max(time.Until(deadline), 0).Nanoseconds())
+		if n, err = unix.Ppoll(fds, &ts, nil); err != unix.EINTR {
+			break
+		}
+	}
 	switch {
-	case err == unix.EINTR:
-		return nil
 	case err != nil:
 		return fmt.Errorf("ppoll: %w", err)
 	case n == 0:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,7 @@ type Ringbuf struct {
 	maxBatch uintptr // bytes one Drain takes at most before returning
 	next     int     // ring the next round starts with
 	spin     spin
+	co       coalescer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -129,6 +131,7 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 		r.rings = append(r.rings, rg)
 		r.maxBatch += uintptr(m.Size)
 	}
+	r.co = newCoalescer(opts.Coalesce, smallestRing(maps))
 	r.p, err = newPoller(len(maps), opts.Interval)
 	if err != nil {
 		return nil, err
@@ -244,7 +247,8 @@ func (rg *rbRing) store(cons uintptr) {
 
 // Drain implements core.Source: it hands over what is waiting in all rings,
 // round robin by slices, waiting in epoll first only when every ring is
-// empty.
+// empty. While coalescing (Options.Coalesce), it waits a tick first instead,
+// also when records are waiting: that is the delay the user accepted.
 func (r *Ringbuf) Drain(emit *core.Emitter) error {
 	if !r.p.enter() {
 		return transport.ErrClosed
@@ -253,17 +257,33 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 	defer func() {
 		// Publish everything, also the record a caught-up slice held back
 		// and on a panic in emit (the record being handed over is not
-		// published, so the next Drain hands it over again).
-		r.publish()
+		// published, so the next Drain hands it over again); only a
+		// coalescing batch that ended caught up keeps its records held
+		// back, until its next tick.
+		if !r.co.sleepNext {
+			r.publish()
+		}
 		r.p.leave()
 		if delivered > 0 {
 			r.opts.Counters.Wakeups.Add(1)
 		}
 	}()
+	if r.co.sleepNext {
+		r.co.sleepNext = false
+		// Let goroutines the handler readied (a channel's receiver) run
+		// first: this thread is about to block in a syscall holding its
+		// P, and the runtime may take a whole tick to hand it over.
+		deadline := time.Now().Add(r.co.tick)
+		runtime.Gosched()
+		if err := r.p.pause(time.Until(deadline)); err != nil {
+			return err
+		}
+	}
 	var taken uintptr
 	var stalled time.Duration // waited in this Drain for busy records
 	timedOut := false
 	polls := 0
+	observed, observedBytes := 0, uintptr(0) // what the coalescer has been told about
 	for {
 		n, moved, busy, err := r.round(emit)
 		delivered += n
@@ -281,6 +301,13 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 			return nil
 		}
 		if delivered > 0 {
+			if polls == 0 && !closed {
+				n, bytes := delivered-observed, taken-observedBytes
+				observed, observedBytes = delivered, taken
+				if r.co.caughtUp(n, bytes) {
+					return nil
+				}
+			}
 			if !busy && !closed && polls < pollRounds {
 				// Caught up, with the last record held back from the
 				// published position (see slice): look again a few
@@ -297,6 +324,14 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 		}
 		if timedOut {
 			return core.ErrWake
+		}
+		if r.co.idle() {
+			// Coalescing and nothing arrived yet: another tick, still
+			// holding back, rather than the epoll wait below.
+			if err := r.p.pause(r.co.tick); err != nil {
+				return err
+			}
+			continue
 		}
 		// About to sleep: make sure everything is published, so that the
 		// next commit wakes us, and look once more.
@@ -332,6 +367,15 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 		// over.
 		timedOut = ready == 0
 	}
+}
+
+// smallestRing returns the size of the smallest of maps.
+func smallestRing(maps []RingbufMap) uintptr {
+	s := maps[0].Size
+	for _, m := range maps[1:] {
+		s = min(s, m.Size)
+	}
+	return uintptr(s)
 }
 
 // round takes one slice from every ring, starting after the ring the last
@@ -421,9 +465,6 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 		if n >= limitRecords || cons-start >= limitBytes {
 			break
 		}
-		if cons-rg.pub >= publishBytes {
-			rg.store(cons)
-		}
 		if cons == prod {
 			if prod = atomic.LoadUintptr(rg.prodPos); prod == cons {
 				break
@@ -431,6 +472,11 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 			if err = rg.check(cons, prod); err != nil {
 				break
 			}
+		}
+		// Only once more records are known to follow: a slice that
+		// caught up holds its last record back (below).
+		if cons-rg.pub >= publishBytes {
+			rg.store(cons)
 		}
 	}
 	rg.cons = cons

@@ -69,6 +69,13 @@ type Config struct {
 	// configurations (perf with a wake-up per sample) finish in bounded
 	// time; rates are computed on what was produced.
 	MaxDuration time.Duration
+	// Coalesce is ringbuf.Options.Coalesce for bpfstream's paths on ring
+	// buffers (the other paths and perfbuf ignore it).
+	Coalesce time.Duration
+	// Rate, when positive, paces the producer at that many samples per
+	// second (see pace) and makes every path record each sample's delivery
+	// latency: Result.Latencies. Prefill and MaxDuration do not apply.
+	Rate int
 }
 
 // Result is the outcome of one measurement.
@@ -77,6 +84,12 @@ type Result struct {
 	Lost      uint64
 	Elapsed   time.Duration
 	Mallocs   uint64 // heap allocations made during the run, all goroutines
+	// Wakeups is the consumer's Stats.Wakeups (bpfstream paths only).
+	Wakeups uint64
+	// Latencies are the delivery latencies of the records (Config.Rate
+	// only): the producer's bpf_ktime_get_ns to the handler, in ns, in
+	// arrival order.
+	Latencies []uint64
 }
 
 // EventsPerSec is the delivered records per second.
@@ -107,6 +120,7 @@ type reader interface {
 type goal struct {
 	delivered atomic.Uint64
 	expected  atomic.Uint64 // max until known
+	lat       *latencies    // nil unless Config.Rate is set
 }
 
 // reached reports whether a reader that counts locally has delivered enough,
@@ -153,9 +167,21 @@ func Measure(cfg Config, path Path) (Result, error) {
 
 	var g goal
 	g.expected.Store(^uint64(0))
+	if cfg.Rate > 0 {
+		cfg.Prefill, cfg.MaxDuration = false, 0
+		g.lat = newLatencies(cfg.Events)
+		if lr, ok := rd.(latencyReader); ok {
+			lr.recordLatencies(cfg.Events)
+		}
+	}
 	produce := func() error {
 		started := time.Now()
-		for left := cfg.Events; left > 0; {
+		if cfg.Rate > 0 {
+			if err := pace(p, cfg); err != nil {
+				return err
+			}
+		}
+		for left := cfg.Events; left > 0 && cfg.Rate <= 0; {
 			chunk := left
 			if cfg.MaxDuration > 0 {
 				chunk = min(left, 4096)
@@ -231,12 +257,22 @@ func Measure(cfg Config, path Path) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{
+	res := Result{
 		Delivered: g.delivered.Load(),
 		Lost:      dropped,
 		Elapsed:   elapsed,
 		Mallocs:   after.Mallocs - before.Mallocs,
-	}, nil
+	}
+	if s, ok := rd.(statser); ok {
+		res.Wakeups = s.stats().Wakeups
+	}
+	if g.lat != nil {
+		res.Latencies = g.lat.ns
+		if lr, ok := rd.(latencyReader); ok {
+			res.Latencies = lr.latencies()
+		}
+	}
+	return res, nil
 }
 
 // prefillSize returns a power-of-two buffer that holds every sample.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/bpfstream/bpfstream/internal/testing/bench"
 	"github.com/bpfstream/bpfstream/internal/testing/privileged"
@@ -81,4 +82,39 @@ func BenchmarkDrainRingbuf(b *testing.B) {
 
 func BenchmarkDrainPerfbuf(b *testing.B) {
 	benchmarkPaths(b, producer.Config{Kind: producer.Perf, SampleSize: 128}, true)
+}
+
+// TestMeasureLatency: at a fixed rate every path records one latency per
+// record delivered, each positive and below the run's length, and a
+// coalescing consumer delivers everything too.
+func TestMeasureLatency(t *testing.T) {
+	privileged.Require(t)
+	for _, kind := range []producer.Kind{producer.RingbufOutput, producer.Perf} {
+		for _, path := range bench.AllPaths() {
+			for _, coalesce := range []time.Duration{0, time.Millisecond} {
+				t.Run(fmt.Sprintf("%v/%s/coalesce=%s", kind, path, coalesce), func(t *testing.T) {
+					cfg := bench.Config{
+						Producer:    producer.Config{Kind: kind, SampleSize: 128},
+						Events:      400,
+						Rate:        4000,
+						Coalesce:    coalesce,
+						ConsumerCPU: 1 % runtime.NumCPU(),
+					}
+					res, err := bench.Measure(cfg, path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if res.Delivered+res.Lost != 400 || uint64(len(res.Latencies)) != res.Delivered {
+						t.Fatalf("delivered %d, lost %d, %d latencies", res.Delivered, res.Lost, len(res.Latencies))
+					}
+					for _, ns := range res.Latencies {
+						if ns == 0 || time.Duration(ns) > res.Elapsed {
+							t.Fatalf("latency %s in a run of %s", time.Duration(ns), res.Elapsed)
+						}
+					}
+					t.Logf("p50 %s p99 %s", bench.Percentile(res.Latencies, 0.5), bench.Percentile(res.Latencies, 0.99))
+				})
+			}
+		}
+	}
 }

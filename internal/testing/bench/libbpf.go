@@ -7,6 +7,8 @@ package bench
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <linux/perf_event.h>
 #include <bpf/libbpf.h>
 
@@ -15,10 +17,26 @@ struct bench_ctx {
 	uint64_t delivered;
 	uint64_t expected;
 	uint64_t lost;
+	// Delivery latencies (ns), recorded when lat is set: CLOCK_MONOTONIC
+	// now minus the sample's bpf_ktime_get_ns at offset 8.
+	uint64_t *lat;
+	uint64_t nlat, caplat;
 };
+
+static void record_latency(struct bench_ctx *c, const void *data, size_t size) {
+	struct timespec ts;
+	uint64_t kt, now;
+	if (!c->lat || c->nlat == c->caplat || size < 16)
+		return;
+	memcpy(&kt, (const char *)data + 8, sizeof(kt));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	c->lat[c->nlat++] = now > kt ? now - kt : 0;
+}
 
 static int rb_sample(void *ctx, void *data, size_t size) {
 	struct bench_ctx *c = ctx;
+	record_latency(c, data, size);
 	if (++c->delivered >= __atomic_load_n(&c->expected, __ATOMIC_RELAXED))
 		return -EINTR; // goal reached: make ring_buffer__poll return
 	return 0;
@@ -34,9 +52,17 @@ struct lost_event {
 	uint64_t lost;
 };
 
+struct sample_event {
+	struct perf_event_header header;
+	uint32_t size;
+	char data[];
+};
+
 static enum bpf_perf_event_ret pb_event(void *ctx, int cpu, struct perf_event_header *e) {
 	struct bench_ctx *c = ctx;
 	if (e->type == PERF_RECORD_SAMPLE) {
+		struct sample_event *s = (struct sample_event *)e;
+		record_latency(c, s->data, s->size);
 		if (++c->delivered >= __atomic_load_n(&c->expected, __ATOMIC_RELAXED))
 			return LIBBPF_PERF_EVENT_DONE;
 	} else if (e->type == PERF_RECORD_LOST) {
@@ -148,7 +174,22 @@ func (r *libbpfReader) run(ctx context.Context, g *goal) error {
 	}
 }
 
+func (r *libbpfReader) recordLatencies(n int) {
+	r.ctx.lat = (*C.uint64_t)(C.calloc(C.size_t(max(n, 1)), 8))
+	r.ctx.caplat = C.uint64_t(n)
+}
+
+func (r *libbpfReader) latencies() []uint64 {
+	if r.ctx.lat == nil {
+		return nil
+	}
+	return append([]uint64(nil), unsafe.Slice((*uint64)(unsafe.Pointer(r.ctx.lat)), int(r.ctx.nlat))...)
+}
+
 func (r *libbpfReader) close() error {
+	if r.ctx.lat != nil {
+		C.free(unsafe.Pointer(r.ctx.lat))
+	}
 	if r.rb != nil {
 		C.ring_buffer__free(r.rb)
 	}

@@ -61,7 +61,7 @@ func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
 	}
 	c, err := bpfstream.Open(p.Map(), bpfstream.Options{
 		Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer, WakeupBytes: perfWatermark(cfg), DrainInterval: interval},
-		Ringbuf: bpfring.Options{DrainInterval: interval},
+		Ringbuf: bpfring.Options{DrainInterval: interval, Coalesce: cfg.Coalesce},
 	})
 	if err != nil {
 		return nil, err
@@ -110,6 +110,9 @@ func (r *rawRing) run(ctx context.Context, g *goal) error {
 		if err != nil {
 			return err
 		}
+		if g.lat != nil {
+			g.lat.add(rec.RawSample)
+		}
 		if n++; g.reached(n) {
 			return nil
 		}
@@ -149,6 +152,9 @@ func (r *rawPerf) run(ctx context.Context, g *goal) error {
 			return err
 		}
 		if rec.LostSamples == 0 {
+			if g.lat != nil {
+				g.lat.add(rec.RawSample)
+			}
 			if n++; g.reached(n) {
 				return nil
 			}
@@ -176,10 +182,22 @@ func (r *callback) run(ctx context.Context, g *goal) error {
 		}
 		return nil
 	}
+	if lat := g.lat; lat != nil {
+		h = func(rec transport.Record) error {
+			lat.add(rec.Sample)
+			if n++; g.reached(n) {
+				return errGoal
+			}
+			return nil
+		}
+	}
 	if decode := r.decode; decode != nil {
 		h = func(rec transport.Record) error {
 			if err := decode(rec.Sample); err != nil {
 				return err
+			}
+			if g.lat != nil {
+				g.lat.add(rec.Sample)
 			}
 			if n++; g.reached(n) {
 				return errGoal
@@ -196,7 +214,8 @@ func (r *callback) run(ctx context.Context, g *goal) error {
 	return err
 }
 
-func (r *callback) close() error { return r.c.Close() }
+func (r *callback) close() error           { return r.c.Close() }
+func (r *callback) stats() transport.Stats { return r.c.Stats() }
 
 type channel struct {
 	c     transport.Consumer
@@ -211,7 +230,10 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 		defer s.Close()
 		var n uint64
 		for batch := range s.C {
-			for range batch {
+			for _, rec := range batch {
+				if g.lat != nil {
+					g.lat.add(rec.Sample)
+				}
 				if n++; g.reached(n) {
 					return nil
 				}
@@ -223,7 +245,10 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 	s := transport.Records(ctx, r.c, transport.ChannelOptions{})
 	defer s.Close()
 	var n uint64
-	for range s.C {
+	for rec := range s.C {
+		if g.lat != nil {
+			g.lat.add(rec.Sample)
+		}
 		if n++; g.reached(n) {
 			return nil
 		}
@@ -234,4 +259,5 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 	return s.Err()
 }
 
-func (r *channel) close() error { return r.c.Close() }
+func (r *channel) close() error           { return r.c.Close() }
+func (r *channel) stats() transport.Stats { return r.c.Stats() }

@@ -1,0 +1,86 @@
+package bench
+
+import (
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/transport"
+)
+
+// latencies records delivery latencies on the consumer's goroutine: the
+// handler's time minus the sample's KtimeNs (bpf_ktime_get_ns, which is
+// CLOCK_MONOTONIC, the clock Go's monotonic readings come from).
+type latencies struct {
+	t0    time.Time // a monotonic reading ...
+	mono0 int64     // ... and CLOCK_MONOTONIC in ns at about the same moment
+	ns    []uint64
+}
+
+func newLatencies(n int) *latencies {
+	l := &latencies{t0: time.Now(), ns: make([]uint64, 0, n)}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic(err) // cannot fail on Linux
+	}
+	l.mono0 = ts.Nano()
+	return l
+}
+
+// add records the latency of sample; one clock read, no allocation.
+func (l *latencies) add(sample []byte) {
+	kt, ok := producer.Ktime(sample)
+	if !ok || len(l.ns) == cap(l.ns) {
+		return
+	}
+	now := uint64(l.mono0 + int64(time.Since(l.t0)))
+	l.ns = append(l.ns, now-min(kt, now))
+}
+
+// latencyReader is a reader that records latencies itself (the libbpf
+// path, in C).
+type latencyReader interface {
+	recordLatencies(n int)
+	latencies() []uint64
+}
+
+// statser is a reader on a bpfstream consumer.
+type statser interface {
+	stats() transport.Stats
+}
+
+// pace produces cfg.Events samples at cfg.Rate per second, as a steady
+// producer would: every millisecond a small test run of Rate/1000 samples
+// (below 1,000/s, one sample every 1/Rate s). A tick the producer misses
+// is skipped, so the rate may come out lower, never higher.
+func pace(p *producer.Producer, cfg Config) error {
+	interval, per := time.Millisecond, cfg.Rate/1000
+	if per < 1 {
+		interval, per = time.Second/time.Duration(cfg.Rate), 1
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for left := cfg.Events; left > 0; {
+		<-t.C
+		n := min(per, left)
+		if err := p.Run(cfg.ProducerCPU, n); err != nil {
+			return err
+		}
+		left -= n
+	}
+	return nil
+}
+
+// Percentile returns the q-quantile (0 to 1) of latencies in ns, nearest
+// rank; 0 for none.
+func Percentile(ns []uint64, q float64) time.Duration {
+	if len(ns) == 0 {
+		return 0
+	}
+	s := slices.Clone(ns)
+	slices.Sort(s)
+	i := min(int(q*float64(len(s))), len(s)-1)
+	return time.Duration(s[i])
+}

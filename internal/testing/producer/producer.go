@@ -75,6 +75,23 @@ type Config struct {
 	// SampleSize is the size of every sample in bytes, HeaderSize to
 	// MaxSample; 0 means HeaderSize.
 	SampleSize int
+	// MaxSampleSize, when above SampleSize (at most MaxSample), makes the
+	// sizes vary: the sample with sequence number seq has SampleSize + seq %
+	// (MaxSampleSize - SampleSize + 1) bytes (Header.Size says how many), and
+	// the payload byte i after the header is byte(seq + i) (PayloadByte).
+	// RingbufOutput and Perf only: bpf_ringbuf_reserve takes a constant
+	// size. 0 means fixed-size samples.
+	MaxSampleSize int
+	// Map, when set, is the caller's map the samples go to instead of one
+	// the Producer creates: a ring buffer for the ring buffer kinds (RingSize
+	// is then ignored), a perf event array for Perf. The program is loaded
+	// against it (the Producer holds its own reference; the caller keeps
+	// and closes Map).
+	Map *ebpf.Map
+	// Drops, when set, is the caller's drop counter instead of one the
+	// Producer creates: a per-CPU array with 4-byte keys and 8-byte values,
+	// whose slot 0 counts the samples the program failed to write.
+	Drops *ebpf.Map
 	// RingSize is the ring buffer size in bytes (ring buffer kinds only): a
 	// power of two and a multiple of the page size; 0 means DefaultRingSize.
 	RingSize int
@@ -97,8 +114,22 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.SampleSize < HeaderSize || cfg.SampleSize > MaxSample {
 		return cfg, fmt.Errorf("producer: sample size %d out of range [%d, %d]", cfg.SampleSize, HeaderSize, MaxSample)
 	}
+	if cfg.MaxSampleSize != 0 {
+		if cfg.MaxSampleSize < cfg.SampleSize || cfg.MaxSampleSize > MaxSample {
+			return cfg, fmt.Errorf("producer: maximum sample size %d out of range [%d, %d]", cfg.MaxSampleSize, cfg.SampleSize, MaxSample)
+		}
+		if cfg.Kind == RingbufReserve && cfg.MaxSampleSize != cfg.SampleSize {
+			return cfg, fmt.Errorf("producer: %v emits fixed-size samples only (bpf_ringbuf_reserve takes a constant size)", cfg.Kind)
+		}
+	}
+	if err := checkMaps(cfg); err != nil {
+		return cfg, err
+	}
 	if !cfg.Kind.Ringbuf() {
 		return cfg, nil
+	}
+	if cfg.Map != nil {
+		cfg.RingSize = int(cfg.Map.MaxEntries())
 	}
 	if cfg.RingSize == 0 {
 		cfg.RingSize = DefaultRingSize
@@ -166,8 +197,12 @@ func Load(cfg Config) (*Producer, error) {
 		delete(spec.Maps, producerMapRb)
 		// pb keeps max_entries 0: the library sizes it to the possible CPUs.
 	}
+	replace := replacements(spec, cfg, mapName)
 
-	vars := map[string]any{producerVarSampleSize: uint32(cfg.SampleSize)}
+	vars := map[string]any{
+		producerVarSampleSize:    uint32(cfg.SampleSize),
+		producerVarMaxSampleSize: uint32(cfg.MaxSampleSize),
+	}
 	for name, v := range cfg.Wakeup.Vars(cfg.WakeupBytes) {
 		vars[name] = v
 	}
@@ -180,7 +215,7 @@ func Load(cfg Config) (*Producer, error) {
 			return nil, fmt.Errorf("producer: set %s: %w", name, err)
 		}
 	}
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: replace})
 	if err != nil {
 		var ve *ebpf.VerifierError
 		switch {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/bpfstream/bpfstream/event"
 	"github.com/bpfstream/bpfstream/transport"
 	"github.com/bpfstream/bpfstream/transport/transporttest"
 )
@@ -122,7 +123,7 @@ func ExampleFake_EmitValue() {
 	dec, _ := event.NewDecoder[execEvent]()
 	h := event.Handler(dec, func(e *execEvent, _ transport.Record) error {
 		fmt.Println(e.Pid, string(bytes.TrimRight(e.Comm[:], "\x00")))
-		return transporttest.ErrStop
+		return errors.New("seen enough") // stop consuming
 	}, nil)
 	_ = fake.Consume(context.Background(), h)
 	// Output: 1234 bash

@@ -163,6 +163,10 @@ type Producer struct {
 	closed atomic.Bool
 }
 
+// ErrConfig matches the errors of Load for an invalid Config, the caller's
+// maps included.
+var ErrConfig = errors.New("invalid producer configuration")
+
 var errClosed = fmt.Errorf("producer: %w", os.ErrClosed)
 
 // Load loads the producer program and the maps the configured kind needs
@@ -170,7 +174,7 @@ var errClosed = fmt.Errorf("producer: %w", os.ErrClosed)
 func Load(cfg Config) (*Producer, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 
 	spec, err := loadProducer()

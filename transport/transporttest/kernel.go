@@ -65,6 +65,12 @@ type KernelProducerOptions struct {
 // Checker verifies what a consumer delivered against Produced and the
 // consumer's Stats.Lost.
 //
+// A perf event array reports the samples it lost only when it next writes a
+// sample on that CPU, so after a burst with losses the consumer's Stats.Lost
+// can stay short of them: once the consumer has drained the buffers, Run one
+// more sample on each CPU to have them reported (and count it as produced).
+// A ring buffer's losses are counted by the program, at once.
+//
 // KernelProducer implements Producer, so Run (the conformance suite) can
 // check a consumer of your own fed by it.
 //

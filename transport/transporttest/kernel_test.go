@@ -336,3 +336,24 @@ func TestKernelProducerUnprivileged(t *testing.T) {
 		t.Fatalf("child output does not show the permission error:\n%s", out)
 	}
 }
+
+// TestKernelProducerConformance: a KernelProducer is a Producer for the
+// conformance suite, here over a ringbuf consumer of the caller's map.
+func TestKernelProducerConformance(t *testing.T) {
+	privileged.Require(t)
+	const ringSize = 64 << 10
+	transporttest.Run(t, transporttest.Harness{
+		New: func(t *testing.T) (transport.Consumer, transporttest.Producer) {
+			rb := newMap(t, &ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: ringSize})
+			drops := newDrops(t)
+			p := newProducer(t, rb, transporttest.KernelProducerOptions{DropCounter: drops, SampleSize: 64})
+			c, err := ringbuf.New(rb, ringbuf.Options{DropCounter: drops})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c, p
+		},
+		Capacity: ringSize/(64+8) - 10,
+		Kind:     transport.KindRingbuf,
+	})
+}

@@ -254,11 +254,13 @@ func Load(cfg Config) (*Producer, error) {
 func (p *Producer) Config() Config { return p.cfg }
 
 // Map returns the map the samples go to: the ring buffer for the ring buffer
-// kinds, the perf event array for Perf. It stays owned by the Producer.
+// kinds, the perf event array for Perf. It stays owned by the Producer (with
+// Config.Map, it is the Producer's own reference to the caller's map).
 func (p *Producer) Map() *ebpf.Map { return p.out }
 
 // Drops returns the per-CPU array (one u32 key 0, u64 per-CPU values)
-// counting samples the program failed to write.
+// counting samples the program failed to write (with Config.Drops, the
+// Producer's own reference to the caller's map).
 func (p *Producer) Drops() *ebpf.Map { return p.drops }
 
 // Run runs the program n times on CPU cpu, so it emits about n samples from

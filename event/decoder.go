@@ -59,14 +59,9 @@ func NewDecoder[T any](opts ...Option) (*Decoder[T], error) {
 	if d.size == 0 {
 		return nil, fmt.Errorf("event: %s has size 0: %w", t, ErrUnsupportedType)
 	}
-	var o options
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	o, err := parseOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	if o.strict {
 		d.exact = transportLen(o.kind, d.size)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
-
-	"github.com/bpfstream/bpfstream/transport/transporttest"
 )
 
 type padded struct {
@@ -256,16 +254,4 @@ func BenchmarkDecodeExec(b *testing.B) {
 			}
 		}
 	})
-}
-
-func TestStatsAddsDecodeErrors(t *testing.T) {
-	dec := NewExecDecoder()
-	fake := transporttest.NewFake(transporttest.FakeOptions{})
-	defer fake.Close()
-	if _, err := dec.Decode([]byte{1, 2, 3}); err == nil {
-		t.Fatal("short sample decoded")
-	}
-	if got := dec.Stats(fake).DecodeErrors; got != 1 {
-		t.Fatalf("DecodeErrors = %d, want 1", got)
-	}
 }

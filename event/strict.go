@@ -58,6 +58,20 @@ func Strict(kind transport.Kind) Option {
 	}
 }
 
+// parseOptions applies opts, skipping nil ones.
+func parseOptions(opts []Option) (options, error) {
+	var o options
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return options{}, err
+		}
+	}
+	return o, nil
+}
+
 // transportLen is the length a sample of size bytes has on kind.
 func transportLen(kind transport.Kind, size int) int {
 	if kind == transport.KindPerfbuf {

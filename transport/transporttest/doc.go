@@ -13,6 +13,17 @@
 // code keeping Record.Sample beyond its handler fails in tests instead of in
 // production.
 //
+// Fake.EmitValue emits a Go value as the bytes a program would write
+// (event.Encode), so a handler test needs no encoding/binary.
+//
+// KernelProducer is for integration tests with real BPF: it loads a small
+// program against your own ring buffer or perf event array (and drop counter)
+// and runs it with BPF_PROG_TEST_RUN, so that the kernel emits exactly N
+// numbered samples on a chosen CPU, with a chosen ring buffer wake-up policy.
+// Checker then verifies what your consumer delivered: each sample once, each
+// CPU's samples in order, and every sample delivered or counted in
+// Stats.Lost. It needs CAP_BPF.
+//
 // Run is the conformance suite: the rules every Consumer honours (see the
 // transport package), each checked by a subtest. It runs against the Fake in
 // this package's tests and against the perfbuf and ringbuf consumers, fed by a

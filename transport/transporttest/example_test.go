@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/bpfstream/bpfstream/event"
 	"github.com/bpfstream/bpfstream/transport"
 	"github.com/bpfstream/bpfstream/transport/transporttest"
 )
@@ -105,4 +106,25 @@ func ExampleRun() {
 			return fake, &myProducer{fake: fake}
 		},
 	})
+}
+
+func ExampleFake_EmitValue() {
+	// The Go mirror of the program's C struct.
+	type execEvent struct {
+		Pid  uint32
+		Comm [16]byte
+	}
+	fake := transporttest.NewFake(transporttest.FakeOptions{})
+	defer fake.Close()
+	e := execEvent{Pid: 1234}
+	copy(e.Comm[:], "bash")
+	_ = fake.EmitValue(e) // the bytes the program would emit: no encoding/binary
+
+	dec, _ := event.NewDecoder[execEvent]()
+	h := event.Handler(dec, func(e *execEvent, _ transport.Record) error {
+		fmt.Println(e.Pid, string(bytes.TrimRight(e.Comm[:], "\x00")))
+		return errors.New("seen enough") // stop consuming
+	}, nil)
+	_ = fake.Consume(context.Background(), h)
+	// Output: 1234 bash
 }

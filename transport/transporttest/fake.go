@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/bpfstream/bpfstream/event"
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/transport"
 )
@@ -102,6 +103,20 @@ func NewFake(opts FakeOptions) *Fake {
 // are already waiting. It never blocks for long.
 func (f *Fake) Emit(sample []byte) error {
 	return f.EmitRecord(transport.Record{Sample: sample, CPU: transport.NoCPU})
+}
+
+// EmitValue queues the bytes a BPF program emits for v, as event.Encode
+// lays them out (host byte order, v's C layout, padding zero): v is a
+// fixed-layout struct (or a pointer to one) that an event.Decoder decodes.
+// A type without a fixed layout is an error matching
+// event.ErrUnsupportedType; otherwise it is Emit(event.Encode(v)). Use
+// VarDecoder.Encode for a header followed by a variable tail.
+func (f *Fake) EmitValue(v any) error {
+	b, err := event.Encode(v)
+	if err != nil {
+		return fmt.Errorf("transporttest: emit value: %w", err)
+	}
+	return f.Emit(b)
 }
 
 // EmitRecord is like Emit, but the record's CPU and Source are delivered as

@@ -7,10 +7,17 @@
 // Every sample starts with a 24-byte header (see [Header] and [ParseHeader]):
 // a globally unique sequence number, the bpf_ktime_get_ns timestamp, the CPU
 // the sample was produced on, and the sample size. The payload after the
-// header has unspecified contents.
+// header has unspecified contents, except with variable sizes
+// (Config.MaxSampleSize), where it is a pattern of the sequence number
+// ([PayloadByte]).
 //
-// The kernel retries an interrupted test run from the start, so a run of n
-// may emit more than n samples: count with [Producer.Attempted], not n.
+// The kernel restarts an interrupted test run from the start; a per-CPU
+// budget that the loader sets before each run makes a run of n emit exactly n
+// samples all the same, as long as no two runs on one CPU overlap.
+// [Producer.Attempted] counts what all runs emitted.
+//
+// A Producer creates its own output map and drop counter, or loads its
+// program against the caller's (Config.Map, Config.Drops).
 //
 // The package needs Linux on a little-endian architecture (the BPF object is
 // compiled for bpfel only).

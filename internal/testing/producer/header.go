@@ -46,3 +46,7 @@ func Ktime(sample []byte) (ts uint64, ok bool) {
 	}
 	return binary.NativeEndian.Uint64(sample[8:16]), true
 }
+
+// PayloadByte is the byte at offset i of the payload (counted from the end of
+// the header) of variable-size sample seq (Config.MaxSampleSize).
+func PayloadByte(seq uint64, i int) byte { return byte(seq + uint64(i)) }

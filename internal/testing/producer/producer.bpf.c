@@ -24,6 +24,15 @@ struct sample_hdr {
 
 /* Set by the loader before load; frozen, so the verifier sees constants. */
 const volatile __u32 sample_size = HDR_SIZE;
+/*
+ * When above sample_size, samples vary in size: the sample with sequence
+ * number seq has sample_size + seq % (max_sample_size - sample_size + 1)
+ * bytes, and its payload byte i (counted from the end of the header) is
+ * (__u8)(seq + i), so a reader can check every byte of a variable tail.
+ * Only for bpf_ringbuf_output and bpf_perf_event_output: bpf_ringbuf_reserve
+ * takes a constant size.
+ */
+const volatile __u32 max_sample_size = 0;
 
 /* Samples attempted by all programs and CPUs (delivered + dropped). */
 __u64 seq_counter = 0;
@@ -112,9 +121,9 @@ static __always_inline void count_drop(void)
 
 #include "wakeup.h"
 
-static __always_inline void fill_hdr(struct sample_hdr *h, __u32 sz)
+static __always_inline void fill_hdr(struct sample_hdr *h, __u64 seq, __u32 sz)
 {
-	h->seq = __sync_fetch_and_add(&seq_counter, 1);
+	h->seq = seq;
 	h->ktime_ns = bpf_ktime_get_ns();
 	h->cpu = bpf_get_smp_processor_id();
 	h->size = sz;
@@ -130,30 +139,71 @@ static __always_inline void drop_unbuilt(void)
 	count_drop();
 }
 
-/* build fills this CPU's scratch slot with a sample of sz bytes; NULL (a counted drop) without one. */
-static __always_inline struct scratch_buf *build(__u32 sz)
+/* var_size is the size of the variable-size sample seq (see max_sample_size). */
+static __always_inline __u32 var_size(__u64 seq)
+{
+	__u32 lo = size_of_sample();
+	__u32 hi = max_sample_size;
+	__u32 sz;
+
+	if (hi > MAX_SAMPLE)
+		hi = MAX_SAMPLE;
+	if (hi <= lo)
+		return lo;
+	sz = lo + (__u32)(seq % (hi - lo + 1));
+	return sz > MAX_SAMPLE ? MAX_SAMPLE : sz;
+}
+
+/* fill_payload writes the pattern of a variable-size sample after the header. */
+static __always_inline void fill_payload(struct scratch_buf *buf, __u64 seq, __u32 sz)
+{
+	__u32 n = sz - HDR_SIZE;
+
+#pragma clang loop unroll(disable)
+	for (__u32 i = 0; i < MAX_SAMPLE - HDR_SIZE; i++) {
+		if (i >= n)
+			break;
+		buf->payload[i] = (__u8)(seq + i);
+	}
+}
+
+/*
+ * build fills this CPU's scratch slot with a sample and stores its size in
+ * *sz; NULL (a counted drop) without a slot.
+ */
+static __always_inline struct scratch_buf *build(__u32 *sz)
 {
 	__u32 zero = 0;
 	struct scratch_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 seq;
 
 	if (!buf) {
 		drop_unbuilt();
 		return NULL;
 	}
-	fill_hdr(&buf->hdr, sz);
+	seq = __sync_fetch_and_add(&seq_counter, 1);
+	if (max_sample_size > sample_size) {
+		*sz = var_size(seq);
+		fill_payload(buf, seq, *sz);
+	} else {
+		*sz = size_of_sample();
+	}
+	fill_hdr(&buf->hdr, seq, *sz);
 	return buf;
 }
 
 SEC("socket")
 int emit_ringbuf_output(struct __sk_buff *skb)
 {
-	__u32 sz = size_of_sample();
+	__u32 sz;
 	struct scratch_buf *buf;
 
 	if (!spend())
 		return 0;
-	buf = build(sz);
+	buf = build(&sz);
 	if (!buf)
+		return 0;
+	if (sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
 		return 0;
 	if (bpf_ringbuf_output(&rb, buf, sz, ringbuf_flags()) < 0)
 		count_drop();
@@ -173,7 +223,7 @@ int emit_ringbuf_reserve(struct __sk_buff *skb)
 		drop_unbuilt();
 		return 0;
 	}
-	fill_hdr(h, sz);
+	fill_hdr(h, __sync_fetch_and_add(&seq_counter, 1), sz);
 	bpf_ringbuf_submit(h, ringbuf_flags());
 	return 0;
 }
@@ -181,13 +231,15 @@ int emit_ringbuf_reserve(struct __sk_buff *skb)
 SEC("socket")
 int emit_perf(struct __sk_buff *skb)
 {
-	__u32 sz = size_of_sample();
+	__u32 sz;
 	struct scratch_buf *buf;
 
 	if (!spend())
 		return 0;
-	buf = build(sz);
+	buf = build(&sz);
 	if (!buf)
+		return 0;
+	if (sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
 		return 0;
 	/*
 	 * For skb programs the upper 32 bits of flags ask the helper to append

@@ -75,6 +75,23 @@ type Config struct {
 	// SampleSize is the size of every sample in bytes, HeaderSize to
 	// MaxSample; 0 means HeaderSize.
 	SampleSize int
+	// MaxSampleSize, when above SampleSize (at most MaxSample), makes the
+	// sizes vary: the sample with sequence number seq has SampleSize + seq %
+	// (MaxSampleSize - SampleSize + 1) bytes (Header.Size says how many), and
+	// the payload byte i after the header is byte(seq + i) (PayloadByte).
+	// RingbufOutput and Perf only: bpf_ringbuf_reserve takes a constant
+	// size. 0 means fixed-size samples.
+	MaxSampleSize int
+	// Map, when set, is the caller's map the samples go to instead of one
+	// the Producer creates: a ring buffer for the ring buffer kinds (RingSize
+	// is then ignored), a perf event array for Perf. The program is loaded
+	// against it (the Producer holds its own reference; the caller keeps
+	// and closes Map).
+	Map *ebpf.Map
+	// Drops, when set, is the caller's drop counter instead of one the
+	// Producer creates: a per-CPU array with 4-byte keys and 8-byte values,
+	// whose slot 0 counts the samples the program failed to write.
+	Drops *ebpf.Map
 	// RingSize is the ring buffer size in bytes (ring buffer kinds only): a
 	// power of two and a multiple of the page size; 0 means DefaultRingSize.
 	RingSize int
@@ -97,8 +114,22 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.SampleSize < HeaderSize || cfg.SampleSize > MaxSample {
 		return cfg, fmt.Errorf("producer: sample size %d out of range [%d, %d]", cfg.SampleSize, HeaderSize, MaxSample)
 	}
+	if cfg.MaxSampleSize != 0 {
+		if cfg.MaxSampleSize < cfg.SampleSize || cfg.MaxSampleSize > MaxSample {
+			return cfg, fmt.Errorf("producer: maximum sample size %d out of range [%d, %d]", cfg.MaxSampleSize, cfg.SampleSize, MaxSample)
+		}
+		if cfg.Kind == RingbufReserve && cfg.MaxSampleSize != cfg.SampleSize {
+			return cfg, fmt.Errorf("producer: %v emits fixed-size samples only (bpf_ringbuf_reserve takes a constant size)", cfg.Kind)
+		}
+	}
+	if err := checkMaps(cfg); err != nil {
+		return cfg, err
+	}
 	if !cfg.Kind.Ringbuf() {
 		return cfg, nil
+	}
+	if cfg.Map != nil {
+		cfg.RingSize = int(cfg.Map.MaxEntries())
 	}
 	if cfg.RingSize == 0 {
 		cfg.RingSize = DefaultRingSize
@@ -132,6 +163,10 @@ type Producer struct {
 	closed atomic.Bool
 }
 
+// ErrConfig matches the errors of Load for an invalid Config, the caller's
+// maps included.
+var ErrConfig = errors.New("invalid producer configuration")
+
 var errClosed = fmt.Errorf("producer: %w", os.ErrClosed)
 
 // Load loads the producer program and the maps the configured kind needs
@@ -139,7 +174,7 @@ var errClosed = fmt.Errorf("producer: %w", os.ErrClosed)
 func Load(cfg Config) (*Producer, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 
 	spec, err := loadProducer()
@@ -166,8 +201,12 @@ func Load(cfg Config) (*Producer, error) {
 		delete(spec.Maps, producerMapRb)
 		// pb keeps max_entries 0: the library sizes it to the possible CPUs.
 	}
+	replace := replacements(spec, cfg, mapName)
 
-	vars := map[string]any{producerVarSampleSize: uint32(cfg.SampleSize)}
+	vars := map[string]any{
+		producerVarSampleSize:    uint32(cfg.SampleSize),
+		producerVarMaxSampleSize: uint32(cfg.MaxSampleSize),
+	}
 	for name, v := range cfg.Wakeup.Vars(cfg.WakeupBytes) {
 		vars[name] = v
 	}
@@ -180,7 +219,7 @@ func Load(cfg Config) (*Producer, error) {
 			return nil, fmt.Errorf("producer: set %s: %w", name, err)
 		}
 	}
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: replace})
 	if err != nil {
 		var ve *ebpf.VerifierError
 		switch {
@@ -215,11 +254,13 @@ func Load(cfg Config) (*Producer, error) {
 func (p *Producer) Config() Config { return p.cfg }
 
 // Map returns the map the samples go to: the ring buffer for the ring buffer
-// kinds, the perf event array for Perf. It stays owned by the Producer.
+// kinds, the perf event array for Perf. It stays owned by the Producer (with
+// Config.Map, it is the Producer's own reference to the caller's map).
 func (p *Producer) Map() *ebpf.Map { return p.out }
 
 // Drops returns the per-CPU array (one u32 key 0, u64 per-CPU values)
-// counting samples the program failed to write.
+// counting samples the program failed to write (with Config.Drops, the
+// Producer's own reference to the caller's map).
 func (p *Producer) Drops() *ebpf.Map { return p.drops }
 
 // Run runs the program n times on CPU cpu, so it emits about n samples from

@@ -39,6 +39,7 @@ const (
 	producerProgEmitPerf           = "emit_perf"
 	producerProgEmitRingbufOutput  = "emit_ringbuf_output"
 	producerProgEmitRingbufReserve = "emit_ringbuf_reserve"
+	producerVarMaxSampleSize       = "max_sample_size"
 	producerVarSampleSize          = "sample_size"
 	producerVarSeqCounter          = "seq_counter"
 	producerVarWakeupBytes         = "wakeup_bytes"
@@ -107,10 +108,11 @@ type producerMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type producerVariableSpecs struct {
-	SampleSize  *ebpf.VariableSpec `ebpf:"sample_size"`
-	SeqCounter  *ebpf.VariableSpec `ebpf:"seq_counter"`
-	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
-	WakeupFlags *ebpf.VariableSpec `ebpf:"wakeup_flags"`
+	MaxSampleSize *ebpf.VariableSpec `ebpf:"max_sample_size"`
+	SampleSize    *ebpf.VariableSpec `ebpf:"sample_size"`
+	SeqCounter    *ebpf.VariableSpec `ebpf:"seq_counter"`
+	WakeupBytes   *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	WakeupFlags   *ebpf.VariableSpec `ebpf:"wakeup_flags"`
 }
 
 // producerObjects contains all objects after they have been loaded into the kernel.
@@ -154,10 +156,11 @@ func (m *producerMaps) Close() error {
 //
 // It can be passed to loadProducerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type producerVariables struct {
-	SampleSize  *ebpf.Variable `ebpf:"sample_size"`
-	SeqCounter  *ebpf.Variable `ebpf:"seq_counter"`
-	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
-	WakeupFlags *ebpf.Variable `ebpf:"wakeup_flags"`
+	MaxSampleSize *ebpf.Variable `ebpf:"max_sample_size"`
+	SampleSize    *ebpf.Variable `ebpf:"sample_size"`
+	SeqCounter    *ebpf.Variable `ebpf:"seq_counter"`
+	WakeupBytes   *ebpf.Variable `ebpf:"wakeup_bytes"`
+	WakeupFlags   *ebpf.Variable `ebpf:"wakeup_flags"`
 }
 
 // producerPrograms contains all programs after they have been loaded into the kernel.

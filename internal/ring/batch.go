@@ -1,0 +1,47 @@
+package ring
+
+import (
+	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/lend"
+	"github.com/bpfstream/bpfstream/transport"
+)
+
+// batch gathers consecutive records of one buffer for a batch handler
+// (core.Emitter.Batched): both readers append to it while they walk a slice
+// and hand it over when it is full or the slice ends, one handler call for
+// many records.
+type batch struct {
+	recs  []transport.Record
+	bytes uint64
+	start uint64 // buffer position of the first record
+}
+
+// add appends rec, which starts at buffer position pos.
+func (b *batch) add(rec transport.Record, pos uint64) {
+	if len(b.recs) == 0 {
+		b.start = pos
+	}
+	b.recs = append(b.recs, rec)
+	b.bytes += uint64(len(rec.Sample))
+}
+
+// flush hands the gathered records over; end is the buffer position after
+// the last one, pub the position the reader has published. When the handler
+// keeps the batch (the borrowed channel API), l holds the buffer's consumer
+// position back at its start until the batch is released.
+func (b *batch) flush(emit *core.Emitter, l *lend.Ledger, end, pub uint64) error {
+	if len(b.recs) == 0 {
+		return nil
+	}
+	if slot := emit.Slot(); slot != nil {
+		slot.Offer(l, b.start, end, pub)
+		defer slot.Withdraw()
+	}
+	recs, n := b.recs, b.bytes
+	b.recs, b.bytes = b.recs[:0], 0
+	return emit.EmitBatch(recs, n)
+}
+
+// batchBytes bounds the buffer bytes one batch spans, so that the position a
+// batch holds back from the kernel stays small next to the buffer.
+const batchBytes = 64 << 10

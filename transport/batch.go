@@ -92,36 +92,48 @@ func (b *batcher) start() *Batch {
 
 // add is the stream's BatchHandler.
 func (b *batcher) add(recs []Record) error {
-	if b.cur != nil && len(b.cur.Records)+len(recs) > b.size {
-		if err := b.flush(); err != nil {
-			return err
+	if b.slot != nil {
+		// Borrowed: the consumer hands over at most size records
+		// per call (Slot.Max), which a batch keeps whole.
+		if b.cur != nil && len(b.cur.Records)+len(recs) > b.size {
+			if err := b.flush(); err != nil {
+				return err
+			}
 		}
-	}
-	if b.cur == nil {
-		b.cur = b.start()
-	}
-	if lease, ok := b.slot.Keep(); ok {
-		b.cur.Records = append(b.cur.Records, recs...)
-		b.cur.mem.leases = append(b.cur.mem.leases, lease)
-		if len(b.cur.mem.leases) == 1 {
-			runtime.SetFinalizer(b.cur, (*Batch).release)
-		}
-	} else {
-		for _, r := range recs {
-			if !b.fits(len(r.Sample)) && len(b.cur.Records) > 0 {
-				// The batch's memory is full: send it, go on in
-				// the next batch's.
-				if err := b.flush(); err != nil {
-					return err
-				}
+		if lease, ok := b.slot.Keep(); ok {
+			if b.cur == nil {
 				b.cur = b.start()
 			}
-			r.Sample = b.copy(r.Sample)
-			b.cur.Records = append(b.cur.Records, r)
+			b.cur.Records = append(b.cur.Records, recs...)
+			b.cur.mem.leases = append(b.cur.mem.leases, lease)
+			if len(b.cur.mem.leases) == 1 {
+				runtime.SetFinalizer(b.cur, (*Batch).release)
+			}
+			if len(b.cur.Records) >= b.size {
+				return b.flush()
+			}
+			return nil
 		}
 	}
-	if len(b.cur.Records) >= b.size {
-		return b.flush()
+	// Not lent: copied, record by record.
+	for _, r := range recs {
+		if b.cur == nil {
+			b.cur = b.start()
+		} else if !b.fits(len(r.Sample)) {
+			// The batch's memory is full: send it, go on in the
+			// next batch's.
+			if err := b.flush(); err != nil {
+				return err
+			}
+			b.cur = b.start()
+		}
+		r.Sample = b.copy(r.Sample)
+		b.cur.Records = append(b.cur.Records, r)
+		if len(b.cur.Records) >= b.size {
+			if err := b.flush(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -74,6 +74,7 @@ type batcher struct {
 	send    func(*Batch) error
 	size    int
 	chunk   int
+	limit   *lend.Slot // its Max is kept at the room left in the batch
 	slot    *lend.Slot // nil: copy every record
 	free    chan *batchMem
 	cur     *Batch
@@ -90,8 +91,20 @@ func (b *batcher) start() *Batch {
 	return &Batch{Records: m.recs, mem: m, free: b.free}
 }
 
-// add is the stream's BatchHandler.
+// add is the stream's BatchHandler. It asks the consumer for no more records
+// per call than the batch being gathered has room for, so that a call never
+// straddles two batches: a stream that ends then drops at most the batch
+// being gathered, and a lent call is kept by one batch.
 func (b *batcher) add(recs []Record) error {
+	err := b.take(recs)
+	b.limit.Max = b.size
+	if b.cur != nil {
+		b.limit.Max = max(b.size-len(b.cur.Records), 1)
+	}
+	return err
+}
+
+func (b *batcher) take(recs []Record) error {
 	if b.slot != nil {
 		// Borrowed: the consumer hands over at most size records
 		// per call (Slot.Max), which a batch keeps whole.
@@ -169,6 +182,7 @@ func (b *batcher) flush() error {
 	if b.cur == nil || b.sendErr != nil {
 		return b.sendErr
 	}
+	b.limit.Max = b.size
 	cur := b.cur
 	b.cur = nil
 	if b.sendErr = b.send(cur); b.sendErr != nil {

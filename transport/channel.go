@@ -94,10 +94,14 @@ func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[*Batc
 			// being received and the one being gathered.
 			free: make(chan *batchMem, buffer+2),
 		}
+		// The consumer hands over at most a batch per call, so that
+		// a stream that ends drops at most the batch being gathered.
+		slot := &lend.Slot{Max: opts.BatchSize, Lend: opts.Borrow}
+		b.limit = slot
 		if opts.Borrow {
-			b.slot = &lend.Slot{Max: opts.BatchSize}
-			ctx = lend.With(ctx, b.slot)
+			b.slot = slot
 		}
+		ctx = lend.With(ctx, slot)
 		// The idle hook runs on the consuming goroutine, between handler
 		// calls, so the batcher needs no lock.
 		err := c.ConsumeBatches(idle.With(ctx, b.flush), b.add)

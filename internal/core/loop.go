@@ -53,8 +53,11 @@ func LoopBatches(ctx context.Context, name string, lc *Lifecycle, src Source, c 
 	}
 	e := &Emitter{bh: h, limit: DefaultBatchRecords}
 	if ctx != nil {
-		if e.slot = lend.From(ctx); e.slot != nil && e.slot.Max > 0 {
-			e.limit = e.slot.Max
+		if s := lend.From(ctx); s != nil {
+			e.opts = s
+			if s.Lend {
+				e.slot = s
+			}
 		}
 	}
 	return run(ctx, name, lc, src, c, e)
@@ -147,6 +150,7 @@ type Emitter struct {
 	h          transport.Handler
 	bh         transport.BatchHandler // set instead of h by LoopBatches
 	limit      int                    // records per bh call
+	opts       *lend.Slot             // when set, its Max is the limit
 	slot       *lend.Slot             // non-nil: offer each batch for lending
 	one        [1]transport.Record    // Emit's slice for bh
 	cancelled  *atomic.Bool
@@ -199,8 +203,15 @@ func (e *Emitter) Emit(r transport.Record) error {
 // should then gather records and hand them over with EmitBatch.
 func (e *Emitter) Batched() bool { return e.bh != nil }
 
-// BatchLimit is the most records one EmitBatch may hand over.
-func (e *Emitter) BatchLimit() int { return e.limit }
+// BatchLimit is the most records one EmitBatch may hand over now. The batch
+// handler of a stream may change it between calls (to the room left in the
+// batch it is gathering).
+func (e *Emitter) BatchLimit() int {
+	if e.opts != nil && e.opts.Max > 0 {
+		return e.opts.Max
+	}
+	return e.limit
+}
 
 // Slot returns the slot in which a source offers each batch for lending
 // before EmitBatch, or nil when the handler does not keep batches.

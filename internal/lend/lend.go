@@ -162,12 +162,15 @@ func (l Lease) Release() {
 }
 
 // Slot is where a reader offers the batch it is handing to a batch handler,
-// and the handler keeps it. A stream that wants borrowed batches carries one
-// in its context (With). Only the consuming goroutine uses a Slot.
+// and the handler keeps it. A stream of batches carries one in its context
+// (With). Only the consuming goroutine uses a Slot.
 type Slot struct {
-	// Max caps the records of one batch handler call; zero means the
-	// consumer's default.
+	// Max caps the records of the next batch handler call; zero means
+	// the consumer's default. The handler may change it in each call.
 	Max int
+	// Lend makes the reader offer its batches; without it the slot only
+	// carries Max.
+	Lend bool
 
 	l               *Ledger
 	start, end, pub uint64

@@ -48,7 +48,8 @@ func NewLedger(store func(pos uint64), idle func()) *Ledger {
 
 // Out reports whether leases are outstanding. Only the reader's goroutine
 // makes it true (Keep runs in its handler); any goroutine may make it false.
-func (l *Ledger) Out() bool { return l.out.Load() }
+// A nil Ledger (a buffer that cannot lend) has none.
+func (l *Ledger) Out() bool { return l != nil && l.out.Load() }
 
 // Publish records that the reader has handed over everything before pos and
 // publishes what no outstanding lease holds back.
@@ -82,6 +83,10 @@ func (l *Ledger) publishLocked() {
 // else the release of the last lease runs it, after publishing the reader's
 // position.
 func (l *Ledger) Close(final func()) (ran bool) {
+	if l == nil {
+		final()
+		return true
+	}
 	l.mu.Lock()
 	if len(l.spans) > 0 {
 		l.closed, l.final = true, final
@@ -99,8 +104,12 @@ func (l *Ledger) Close(final func()) (ran bool) {
 func (l *Ledger) keep(start, end, pub uint64) Lease {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// The reader published directly while no lease was out: catch up.
-	l.pub = max(l.pub, pub)
+	if len(l.spans) == 0 {
+		// No lease was out, so the reader stored pub itself: catch
+		// up. (While leases are out, the reader's publications go
+		// through Publish and l.pub is what was stored.)
+		l.pub = max(l.pub, pub)
+	}
 	l.read = max(l.read, start)
 	seq := l.base + uint64(len(l.spans))
 	l.spans = append(l.spans, span{start: start, end: end})

@@ -410,7 +410,7 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 			sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfHeaderSize+4)), raw)
 			n++
 			if batched {
-				b.add(transport.Record{Sample: sample, CPU: rg.cpu}, tail)
+				b.add(sample, rg.cpu, 0, tail)
 				if len(b.recs) >= emit.BatchLimit() || tail+size-b.start >= batchBytes {
 					rg.tail = b.start
 					err = b.flush(emit, rg.lent, tail+size, rg.pub)

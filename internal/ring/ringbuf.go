@@ -471,10 +471,9 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 		if hdr&ringbufDiscardBit == 0 {
 			last = cons
 			sample := unsafe.Slice((*byte)(unsafe.Add(rg.data, (cons+ringbufHdrSize)&rg.mask)), ln)
-			rec := transport.Record{Sample: sample, CPU: transport.NoCPU, Source: rg.source}
 			n++
 			if batched {
-				b.add(rec, uint64(cons))
+				b.add(sample, transport.NoCPU, rg.source, uint64(cons))
 				if len(b.recs) >= emit.BatchLimit() || next-uintptr(b.start) >= batchBytes {
 					// Published as consumed only after the
 					// handler returns.
@@ -487,7 +486,7 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 			} else {
 				// Published as consumed only after emit returns.
 				rg.cons = cons
-				if err = emit.Emit(rec); err != nil {
+				if err = emit.Emit(transport.Record{Sample: sample, CPU: transport.NoCPU, Source: rg.source}); err != nil {
 					cons = next // handed over: the handler saw it
 					break
 				}

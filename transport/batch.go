@@ -51,10 +51,11 @@ func (b *Batch) Release() {
 	}
 	clear(m.leases)
 	m.leases = m.leases[:0]
-	if cap(b.Records) >= cap(m.recs) {
-		m.recs = b.Records
-	}
-	clear(m.recs) // drop references to memory the batch no longer owns
+	// The batch's slice, which may be another than m.recs: grown, or
+	// swapped with the consumer's (see batcher.take).
+	m.recs = b.Records
+	// Not cleared: the next batch overwrites the records, and clearing
+	// a thousand of them costs the receiver a microsecond per batch.
 	m.recs = m.recs[:0]
 	m.bytes = m.bytes[:0]
 	b.Records, b.mem = nil, nil
@@ -74,8 +75,8 @@ type batcher struct {
 	send    func(*Batch) error
 	size    int
 	chunk   int
-	limit   *lend.Slot // its Max is kept at the room left in the batch
-	slot    *lend.Slot // nil: copy every record
+	limit   *lend.Slot[Record] // its Max is kept at the room left in the batch
+	slot    *lend.Slot[Record] // nil: copy every record
 	free    chan *batchMem
 	cur     *Batch
 	sendErr error
@@ -117,7 +118,14 @@ func (b *batcher) take(recs []Record) error {
 			if b.cur == nil {
 				b.cur = b.start()
 			}
-			b.cur.Records = append(b.cur.Records, recs...)
+			if len(b.cur.Records) == 0 && cap(recs) >= b.size && cap(b.cur.Records) >= b.size {
+				// Take the consumer's slice rather than copy
+				// the records out of it, and give it this
+				// batch's empty one for its next batch.
+				b.slot.Swap, b.cur.Records = b.cur.Records[:0], recs
+			} else {
+				b.cur.Records = append(b.cur.Records, recs...)
+			}
 			b.cur.mem.leases = append(b.cur.mem.leases, lease)
 			if len(b.cur.mem.leases) == 1 {
 				runtime.SetFinalizer(b.cur, (*Batch).release)
@@ -129,20 +137,15 @@ func (b *batcher) take(recs []Record) error {
 		}
 	}
 	// Not lent: copied, record by record.
-	for _, r := range recs {
+	for len(recs) > 0 {
 		if b.cur == nil {
 			b.cur = b.start()
-		} else if !b.fits(len(r.Sample)) {
-			// The batch's memory is full: send it, go on in the
-			// next batch's.
-			if err := b.flush(); err != nil {
-				return err
-			}
-			b.cur = b.start()
 		}
-		r.Sample = b.copy(r.Sample)
-		b.cur.Records = append(b.cur.Records, r)
-		if len(b.cur.Records) >= b.size {
+		k := b.copyIn(recs)
+		recs = recs[k:]
+		if len(b.cur.Records) >= b.size || len(recs) > 0 {
+			// Full, or its memory is: send it, go on in the next
+			// batch.
 			if err := b.flush(); err != nil {
 				return err
 			}
@@ -151,29 +154,53 @@ func (b *batcher) take(recs []Record) error {
 	return nil
 }
 
-// fits reports whether a sample of n bytes fits in the current batch's
-// memory, or will not share it anyway.
-func (b *batcher) fits(n int) bool {
+// copyIn copies records of recs into the current batch while it has room
+// for them, and returns how many it took (at least one when the batch is
+// empty). The loop works on locals: it is the whole cost of an owned batch.
+func (b *batcher) copyIn(recs []Record) int {
 	m := b.cur.mem
-	return n <= cap(m.bytes)-len(m.bytes) || m.bytes == nil || n > b.chunk/4
-}
-
-// copy returns a copy of s in the current batch's memory.
-func (b *batcher) copy(s []byte) []byte {
-	m := b.cur.mem
-	if len(s) > cap(m.bytes)-len(m.bytes) {
-		if m.bytes != nil || len(s) > b.chunk/4 {
-			// Too big to share a chunk: memory of its own, which
-			// the garbage collector takes back.
-			return append([]byte(nil), s...)
-		}
-		m.bytes = make([]byte, 0, b.chunk)
+	out, buf := b.cur.Records, m.bytes
+	if buf == nil {
+		buf = make([]byte, 0, b.chunk)
 	}
-	n := len(m.bytes)
-	m.bytes = append(m.bytes, s...)
-	// Capped, so an append by the receiver cannot overwrite the next
-	// sample.
-	return m.bytes[n:len(m.bytes):len(m.bytes)]
+	i := 0
+	for ; i < len(recs) && len(out) < b.size; i++ {
+		r := &recs[i]
+		n := len(r.Sample)
+		var sample []byte
+		switch {
+		case n <= cap(buf)-len(buf):
+			off := len(buf)
+			buf = append(buf, r.Sample...)
+			// Capped, so an append by the receiver cannot
+			// overwrite the next sample.
+			sample = buf[off:len(buf):len(buf)]
+		case n > b.chunk/4:
+			// Too big to share the batch's memory: memory of its
+			// own, which the garbage collector takes back.
+			sample = append([]byte(nil), r.Sample...)
+		case len(out) > 0:
+			m.bytes, b.cur.Records = buf, out
+			return i // the batch's memory is full
+		default:
+			sample = append([]byte(nil), r.Sample...)
+		}
+		if r.Sample == nil {
+			sample = nil
+		}
+		// Written in place: a Record built and copied in costs more
+		// than the copy of a small sample.
+		j := len(out)
+		if j == cap(out) {
+			out = append(out, Record{})
+		} else {
+			out = out[:j+1]
+		}
+		o := &out[j]
+		o.Sample, o.CPU, o.Source = sample, r.CPU, r.Source
+	}
+	m.bytes, b.cur.Records = buf, out
+	return i
 }
 
 // flush sends the current batch, blocking until the receiver takes it or the

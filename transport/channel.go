@@ -98,7 +98,7 @@ func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[*Batc
 		}
 		// The consumer hands over at most a batch per call, so that
 		// a stream that ends drops at most the batch being gathered.
-		slot := &lend.Slot{Max: opts.BatchSize, Lend: opts.Borrow}
+		slot := &lend.Slot[Record]{Max: opts.BatchSize, Lend: opts.Borrow}
 		b.limit = slot
 		if opts.Borrow {
 			b.slot = slot

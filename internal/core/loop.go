@@ -53,7 +53,7 @@ func LoopBatches(ctx context.Context, name string, lc *Lifecycle, src Source, c 
 	}
 	e := &Emitter{bh: h, limit: DefaultBatchRecords}
 	if ctx != nil {
-		if s := lend.From(ctx); s != nil {
+		if s := lend.From[transport.Record](ctx); s != nil {
 			e.opts = s
 			if s.Lend {
 				e.slot = s
@@ -150,8 +150,8 @@ type Emitter struct {
 	h          transport.Handler
 	bh         transport.BatchHandler // set instead of h by LoopBatches
 	limit      int                    // records per bh call
-	opts       *lend.Slot             // when set, its Max is the limit
-	slot       *lend.Slot             // non-nil: offer each batch for lending
+	opts       *lend.Slot[transport.Record]             // when set, its Max is the limit
+	slot       *lend.Slot[transport.Record]             // non-nil: offer each batch for lending
 	one        [1]transport.Record    // Emit's slice for bh
 	cancelled  *atomic.Bool
 	handlerErr error
@@ -215,7 +215,7 @@ func (e *Emitter) BatchLimit() int {
 
 // Slot returns the slot in which a source offers each batch for lending
 // before EmitBatch, or nil when the handler does not keep batches.
-func (e *Emitter) Slot() *lend.Slot { return e.slot }
+func (e *Emitter) Slot() *lend.Slot[transport.Record] { return e.slot }
 
 // EmitBatch hands recs, non-empty and at most BatchLimit records of one
 // buffer, to the batch handler; nbytes is the length of their samples. Its
@@ -263,7 +263,7 @@ func NewEmitter(h transport.Handler) *Emitter { return &Emitter{h: h, cancelled:
 // NewBatchEmitter returns an Emitter that hands batches of up to limit
 // records to h, offering them in slot when it is not nil, for tests of a
 // Source outside LoopBatches.
-func NewBatchEmitter(h transport.BatchHandler, limit int, slot *lend.Slot) *Emitter {
+func NewBatchEmitter(h transport.BatchHandler, limit int, slot *lend.Slot[transport.Record]) *Emitter {
 	return &Emitter{bh: h, limit: limit, slot: slot, cancelled: new(atomic.Bool)}
 }
 

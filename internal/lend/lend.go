@@ -172,14 +172,19 @@ func (l Lease) Release() {
 
 // Slot is where a reader offers the batch it is handing to a batch handler,
 // and the handler keeps it. A stream of batches carries one in its context
-// (With). Only the consuming goroutine uses a Slot.
-type Slot struct {
+// (With). Only the consuming goroutine uses a Slot. R is the record type.
+type Slot[R any] struct {
 	// Max caps the records of the next batch handler call; zero means
 	// the consumer's default. The handler may change it in each call.
 	Max int
 	// Lend makes the reader offer its batches; without it the slot only
 	// carries Max.
 	Lend bool
+	// Swap, when a handler that kept a batch sets it, is an empty slice
+	// the reader gathers its next batch in: the handler took the slice it
+	// was given (instead of copying the records out of it) and gives
+	// this one in exchange.
+	Swap []R
 
 	l               *Ledger
 	start, end, pub uint64
@@ -187,17 +192,17 @@ type Slot struct {
 
 // Offer offers the batch being handed over: its records lie in [start,
 // end) of l's buffer, whose reader has published up to pub.
-func (s *Slot) Offer(l *Ledger, start, end, pub uint64) {
+func (s *Slot[R]) Offer(l *Ledger, start, end, pub uint64) {
 	s.l, s.start, s.end, s.pub = l, start, end, pub
 }
 
 // Withdraw ends the offer once the handler has returned.
-func (s *Slot) Withdraw() { s.l = nil }
+func (s *Slot[R]) Withdraw() { s.l = nil }
 
 // Keep takes the batch on offer, if any, and returns its lease; ok is false
 // when nothing is on offer (the records are borrowed only until the handler
 // returns, and must be copied to be kept).
-func (s *Slot) Keep() (lease Lease, ok bool) {
+func (s *Slot[R]) Keep() (lease Lease, ok bool) {
 	if s == nil || s.l == nil {
 		return Lease{}, false
 	}
@@ -210,12 +215,12 @@ type key struct{}
 
 // With returns a context carrying s: a consumer's batch loop then offers
 // its batches in s.
-func With(ctx context.Context, s *Slot) context.Context {
+func With[R any](ctx context.Context, s *Slot[R]) context.Context {
 	return context.WithValue(ctx, key{}, s)
 }
 
 // From returns the Slot stored by With, or nil.
-func From(ctx context.Context) *Slot {
-	s, _ := ctx.Value(key{}).(*Slot)
+func From[R any](ctx context.Context) *Slot[R] {
+	s, _ := ctx.Value(key{}).(*Slot[R])
 	return s
 }

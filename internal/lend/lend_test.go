@@ -29,7 +29,7 @@ func (r *recorder) last() uint64 {
 // keep offers [start, end) in a slot and keeps it.
 func keep(t *testing.T, l *Ledger, start, end, pub uint64) Lease {
 	t.Helper()
-	var s Slot
+	var s Slot[int]
 	s.Offer(l, start, end, pub)
 	lease, ok := s.Keep()
 	if !ok {
@@ -130,11 +130,11 @@ func TestCloseDefersFinal(t *testing.T) {
 
 // Nothing is on offer without Offer, or after Withdraw.
 func TestSlotWithoutOffer(t *testing.T) {
-	var s *Slot
+	var s *Slot[int]
 	if _, ok := s.Keep(); ok {
 		t.Fatal("nil slot: Keep ok")
 	}
-	s = &Slot{}
+	s = &Slot[int]{}
 	if _, ok := s.Keep(); ok {
 		t.Fatal("Keep without Offer: ok")
 	}

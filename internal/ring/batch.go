@@ -42,13 +42,22 @@ func (b *batch) flush(emit *core.Emitter, l *lend.Ledger, end, pub uint64) error
 	if len(b.recs) == 0 {
 		return nil
 	}
-	if slot := emit.Slot(); slot != nil {
+	slot := emit.Slot()
+	if slot != nil {
 		slot.Offer(l, b.start, end, pub)
-		defer slot.Withdraw()
 	}
 	recs, n := b.recs, b.bytes
 	b.recs, b.bytes = b.recs[:0], 0
-	return emit.EmitBatch(recs, n)
+	err := emit.EmitBatch(recs, n)
+	if slot != nil {
+		slot.Withdraw()
+		if slot.Swap != nil {
+			// The handler kept recs itself: gather the next batch
+			// in the slice it gave back.
+			b.recs, slot.Swap = slot.Swap[:0], nil
+		}
+	}
+	return err
 }
 
 // batchBytes bounds the buffer bytes one batch spans, so that the position a

@@ -148,11 +148,11 @@ func ctxErr(ctx context.Context) error {
 // the source one direct call and the handler's indirect one.
 type Emitter struct {
 	h          transport.Handler
-	bh         transport.BatchHandler // set instead of h by LoopBatches
-	limit      int                    // records per bh call
-	opts       *lend.Slot[transport.Record]             // when set, its Max is the limit
-	slot       *lend.Slot[transport.Record]             // non-nil: offer each batch for lending
-	one        [1]transport.Record    // Emit's slice for bh
+	bh         transport.BatchHandler       // set instead of h by LoopBatches
+	limit      int                          // records per bh call
+	opts       *lend.Slot[transport.Record] // when set, its Max is the limit
+	slot       *lend.Slot[transport.Record] // non-nil: offer each batch for lending
+	one        [1]transport.Record          // Emit's slice for bh
 	cancelled  *atomic.Bool
 	handlerErr error
 	// ctx and closed are looked at directly every checkEvery records:

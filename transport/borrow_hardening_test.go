@@ -114,7 +114,6 @@ func TestBorrowedBatchesHoldTheBuffer(t *testing.T) {
 				t.Errorf("Stats.Lost = %d: more than the 400 produced while batches were held", st.Lost)
 			}
 			t.Logf("attempted %d: received %d, lost %d", attempted, received, st.Lost)
-			_ = take
 		})
 	}
 }

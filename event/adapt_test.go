@@ -47,6 +47,13 @@ func (f *fake) Consume(ctx context.Context, h transport.Handler) error {
 	}
 }
 
+func (f *fake) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	if h == nil {
+		return f.Consume(ctx, nil)
+	}
+	return f.Consume(ctx, func(r transport.Record) error { return h([]transport.Record{r}) })
+}
+
 func (f *fake) Stats() transport.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -71,6 +71,16 @@ func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
 	return c.loop(ctx, h, c.counters)
 }
 
+// ConsumeBatches implements transport.Consumer. The native reader hands h
+// up to 256 consecutive records of one buffer per call, read in place; the
+// cilium/ebpf reader and a re-ordering stage hand over one record per call.
+func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	if c.hold != nil {
+		return c.hold.Consume(ctx, "perfbuf", core.PerRecord(h), c.loop)
+	}
+	return core.LoopBatches(ctx, "perfbuf", c.lc, c.rd, c.counters, h)
+}
+
 func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
 	return core.Loop(ctx, "perfbuf", c.lc, c.rd, counters, h)
 }

@@ -58,16 +58,34 @@ func (t *tap) Consume(ctx context.Context, h transport.Handler) error {
 		return t.Consumer.Consume(ctx, nil)
 	}
 	return t.Consumer.Consume(ctx, func(r transport.Record) error {
-		hdr, err := producer.ParseHeader(r.Sample)
-		if err == nil {
-			err = t.chk.Add(r)
-		}
-		if err != nil && t.err == nil {
-			t.err = err
-		}
-		t.handled = append(t.handled, hdr.Seq)
+		t.take(r)
 		return h(r)
 	})
+}
+
+// ConsumeBatches taps each record of each batch, as Consume does.
+func (t *tap) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	if h == nil {
+		return t.Consumer.ConsumeBatches(ctx, nil)
+	}
+	return t.Consumer.ConsumeBatches(ctx, func(rs []transport.Record) error {
+		for _, r := range rs {
+			t.take(r)
+		}
+		return h(rs)
+	})
+}
+
+// take checks r and notes its sequence number.
+func (t *tap) take(r transport.Record) {
+	hdr, err := producer.ParseHeader(r.Sample)
+	if err == nil {
+		err = t.chk.Add(r)
+	}
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	t.handled = append(t.handled, hdr.Seq)
 }
 
 // seqOf returns the producer sequence number of a sample, or fails tb.

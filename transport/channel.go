@@ -5,6 +5,7 @@ import (
 
 	"github.com/bpfstream/bpfstream/internal/arena"
 	"github.com/bpfstream/bpfstream/internal/idle"
+	"github.com/bpfstream/bpfstream/internal/lend"
 )
 
 // ChannelOptions configure a Stream (Records, Batches, NewStream and
@@ -14,15 +15,38 @@ type ChannelOptions struct {
 	// Batches it is rounded up to whole batches. Zero means DefaultBuffer.
 	Buffer int
 	// BatchSize caps the records in one batch (Batches only). Zero means
-	// 256. A batch is sent when it is full or when the consumer has handed
+	// 1024: handing a batch to a receiver that waits for it costs a
+	// goroutine wake-up, which a smaller batch pays more often (at 256,
+	// that halved the rate of small records). A batch is sent when it is full or when the consumer has handed
 	// over everything that was waiting in the kernel buffer, so a partial
 	// batch never waits for the next record.
 	BatchSize int
 	// ChunkBytes is the size of the memory chunks that records' bytes are
-	// copied into. Zero means 256 KiB. Records share chunks: a record kept
-	// alive keeps its chunk alive. Smaller chunks retain less memory and
-	// allocate more often.
+	// copied into: for Records, chunks that records share (a record kept
+	// alive keeps its chunk alive; smaller chunks retain less memory and
+	// allocate more often); for Batches, each batch's memory (a batch is
+	// sent early when its memory is full). Zero means 256 KiB.
 	ChunkBytes int
+	// Borrow makes Batches send borrowed batches: their records point
+	// into the kernel buffer, as on the callback path, and nothing is
+	// copied (the native readers only; other consumers, and records that
+	// wrap around the end of a perf buffer, are copied into memory the
+	// batch owns). The kernel may not reuse a borrowed batch's space until
+	// the batch and every older batch of the same buffer are released, so
+	// a receiver that holds batches makes the buffer fill: producers then
+	// drop samples (counted in Stats.Lost), and Stats.PendingBytes counts
+	// the bytes held. Release batches promptly, in any order.
+	//
+	// Closing the consumer or ending the stream while borrowed batches are
+	// out is safe: their records stay valid and mapped until released
+	// (the buffer's memory is unmapped after Close only once the last one
+	// is released), and they count as delivered in Stats.Records. A ring
+	// buffer consumer opened on the same ring waits for them, up to 5 s,
+	// as for any closed consumer still handing records over. A borrowed
+	// batch that becomes unreachable unreleased is released when the
+	// garbage collector finds it, but do not rely on that: until then it
+	// holds the buffer back.
+	Borrow bool
 }
 
 func (o ChannelOptions) withDefaults() ChannelOptions {
@@ -30,7 +54,7 @@ func (o ChannelOptions) withDefaults() ChannelOptions {
 		o.Buffer = DefaultBuffer
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 256
+		o.BatchSize = 1024
 	}
 	if o.ChunkBytes <= 0 {
 		o.ChunkBytes = 256 << 10
@@ -51,62 +75,41 @@ func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Recor
 	})
 }
 
-// Batches streams c's records in slices of up to opts.BatchSize records,
+// Batches streams c's records in batches of up to opts.BatchSize records,
 // amortising the channel's cost over many records. A batch is sent when full
 // or when the kernel buffer has been drained, so a partial batch never waits
-// for the next record. The receiver owns each batch and its bytes. See Stream
-// for how it ends and what it guarantees (the value dropped at the end is the
-// batch being gathered, at most BatchSize records).
-func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[[]Record] {
+// for the next record. Call Release on every batch received once done with
+// it: that recycles its memory (owned batches, the default) or gives its
+// space back to the kernel buffer (borrowed batches, opts.Borrow). See
+// Stream for how it ends and what it guarantees (the value dropped at the
+// end is the batch being gathered, at most BatchSize records; the stream
+// releases it).
+func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[*Batch] {
 	opts = opts.withDefaults()
 	buffer := (opts.Buffer + opts.BatchSize - 1) / opts.BatchSize
-	return start(ctx, c, buffer, func(ctx context.Context, send func([]Record) error) error {
+	return start(ctx, c, buffer, func(ctx context.Context, send func(*Batch) error) error {
 		b := batcher{
 			send:  send,
 			size:  opts.BatchSize,
-			arena: arena.Bytes{Chunk: opts.ChunkBytes},
-			slab:  arena.Slab[Record]{Chunk: 16 * opts.BatchSize},
+			chunk: opts.ChunkBytes,
+			// Enough for every batch the channel holds, the one
+			// being received and the one being gathered.
+			free: make(chan *batchMem, buffer+2),
 		}
+		// The consumer hands over at most a batch per call, so that
+		// a stream that ends drops at most the batch being gathered.
+		slot := &lend.Slot[Record]{Max: opts.BatchSize, Lend: opts.Borrow}
+		b.limit = slot
+		if opts.Borrow {
+			b.slot = slot
+		}
+		ctx = lend.With(ctx, slot)
 		// The idle hook runs on the consuming goroutine, between handler
 		// calls, so the batcher needs no lock.
-		err := c.Consume(idle.With(ctx, b.flush), b.add)
+		err := c.ConsumeBatches(idle.With(ctx, b.flush), b.add)
 		// Hand over what was gathered before the end, unless the receiver
 		// is gone.
 		_ = b.flush()
 		return err
 	})
-}
-
-// batcher gathers records into batches for Batches.
-type batcher struct {
-	send    func([]Record) error
-	size    int
-	cur     []Record
-	arena   arena.Bytes
-	slab    arena.Slab[Record]
-	sendErr error
-}
-
-func (b *batcher) add(r Record) error {
-	if b.cur == nil {
-		b.cur = b.slab.Take(b.size)
-	}
-	r.Sample = b.arena.Copy(r.Sample)
-	b.cur = append(b.cur, r)
-	if len(b.cur) >= b.size {
-		return b.flush()
-	}
-	return nil
-}
-
-// flush sends the current batch, blocking until the receiver takes it or the
-// stream ends.
-func (b *batcher) flush() error {
-	if len(b.cur) == 0 || b.sendErr != nil {
-		return b.sendErr
-	}
-	if b.sendErr = b.send(b.cur); b.sendErr == nil {
-		b.cur = nil
-	}
-	return b.sendErr
 }

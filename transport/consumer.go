@@ -25,6 +25,14 @@ type Consumer interface {
 	// (promptly while it waits for records): a handler that cancels its
 	// own context receives at most 64 more records.
 	Consume(ctx context.Context, h Handler) error
+	// ConsumeBatches is Consume with one call of h per batch of records
+	// instead of one per record: the native readers hand over a slice of
+	// consecutive records of one buffer (up to 256), so a handler that
+	// loops over them saves an indirect call per record. The records and
+	// their samples are borrowed until h returns. Cancellation and Close
+	// are noticed within at most 64 records or one batch. Everything else
+	// is as for Consume.
+	ConsumeBatches(ctx context.Context, h BatchHandler) error
 	// Stats returns a snapshot of the consumer's counters.
 	Stats() Stats
 	// Kind tells which transport the consumer reads.
@@ -45,6 +53,13 @@ type Consumer interface {
 // Returning a non-nil error stops consumption; Consume returns that error
 // wrapped. A panic in a handler reaches the caller of Consume unchanged.
 type Handler func(Record) error
+
+// BatchHandler receives records a batch at a time, in arrival order, on the
+// consuming goroutine (see Consumer.ConsumeBatches). The slice is never
+// empty; it and the samples it holds are borrowed: valid only until the
+// handler returns. Returning a non-nil error stops consumption, as for a
+// Handler; the whole batch counts as handed over.
+type BatchHandler func([]Record) error
 
 // Kind names the kernel transport behind a Consumer.
 type Kind int

@@ -23,12 +23,19 @@
 // Consumer.Consume(ctx, handler) blocks and hands each record to handler, in
 // arrival order, on the calling goroutine. It is the fast path: it reads in
 // place from the kernel's buffer, with no copy, no lock, no syscall and no
-// allocation per record.
+// allocation per record. Consumer.ConsumeBatches(ctx, batchHandler) hands
+// over slices of consecutive records instead: one call per batch rather than
+// one per record.
 //
 // The channel API (Records, Batches, NewStream, and event.NewStream for
-// decoded events) runs Consume on a goroutine of its own and sends values
-// that own their bytes on Stream.C. Receive until C is closed, then call
-// Stream.Err, like bufio.Scanner.Err. A receiver that falls behind slows the
+// decoded events) runs Consume on a goroutine of its own and sends values on
+// Stream.C. Records and decoded events own their bytes. A Batch owns copies of
+// its records' bytes in memory that Batch.Release recycles for later batches,
+// or, with ChannelOptions.Borrow, borrows them from the kernel buffer, whose
+// space Release gives back (in buffer order, whatever order batches are
+// released in; an unreleased borrowed batch holds its space, so the buffer
+// fills and producers drop, which Stats.Lost and PendingBytes show). Receive
+// until C is closed, then call Stream.Err, like bufio.Scanner.Err. A receiver that falls behind slows the
 // consumer down; the kernel buffer then fills and the kernel's (perfbuf) or
 // the program's (ringbuf) loss count grows. Nothing is dropped in user space
 // while a stream runs; the one value being sent when the stream ends into a
@@ -42,7 +49,8 @@
 // returns; a handler that keeps Sample, or a slice of it, reads whatever the
 // producer writes there next. Copy what you keep. transporttest.Fake
 // overwrites lent bytes after each handler, so that such bugs show up in
-// tests. Values received from a Stream own their bytes.
+// tests. Values received from a Stream own their bytes, except borrowed
+// batches, whose bytes are valid until Release.
 //
 // # Nothing lost silently
 //

@@ -48,6 +48,31 @@ func ExampleConsumer() {
 	// transporttest: fake: handler: enough
 }
 
+// The batch handler: one call per batch of borrowed records, the fastest way
+// to read.
+func ExampleConsumer_consumeBatches() {
+	c := newFake()
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	n := 0
+	err := c.ConsumeBatches(ctx, func(recs []transport.Record) error {
+		for _, rec := range recs {
+			fmt.Printf("%s\n", rec.Sample)
+		}
+		if n += len(recs); n == 3 {
+			return errors.New("enough")
+		}
+		return nil
+	})
+	fmt.Println(err)
+	// Output:
+	// one
+	// two
+	// three
+	// transporttest: fake: handler: enough
+}
+
 // The channel path: records own their bytes. Receive until the channel is
 // closed, then Err says why consumption ended.
 func ExampleRecords() {
@@ -70,7 +95,9 @@ func ExampleRecords() {
 }
 
 // Batches amortises the channel's cost: one send per batch, a partial batch
-// as soon as the kernel buffer is drained.
+// as soon as the kernel buffer is drained. Release each batch when done: its
+// memory is reused for the next ones (with Borrow, nothing is copied and
+// Release gives the kernel buffer's space back).
 func ExampleBatches() {
 	c := newFake()
 	defer c.Close()
@@ -78,10 +105,11 @@ func ExampleBatches() {
 	defer cancel()
 	s := transport.Batches(ctx, c, transport.ChannelOptions{BatchSize: 256})
 	for batch := range s.C {
-		for _, rec := range batch {
+		for _, rec := range batch.Records {
 			fmt.Printf("%s ", rec.Sample)
 		}
-		fmt.Println(len(batch), "records")
+		fmt.Println(len(batch.Records), "records")
+		batch.Release()
 		cancel()
 	}
 	fmt.Println(errors.Is(s.Err(), context.Canceled))

@@ -23,10 +23,14 @@ const (
 	apiCallback raceAPI = iota
 	apiRecords
 	apiBatches
+	apiBorrowed
+	apiBatchHandler
 	numAPIs
 )
 
-func (a raceAPI) String() string { return [...]string{"callback", "records", "batches"}[a] }
+func (a raceAPI) String() string {
+	return [...]string{"callback", "records", "batches", "borrowed", "batch-handler"}[a]
+}
 
 const (
 	raceBatchSize = 16
@@ -143,18 +147,41 @@ func raceTransport(t *testing.T, hc hardCase, iters int) {
 				}
 				endErr <- s.Err()
 			}()
-		case apiBatches:
-			s := transport.Batches(ctx, tp, transport.ChannelOptions{Buffer: 2, BatchSize: raceBatchSize})
+		case apiBatchHandler:
+			go func() { endErr <- tp.ConsumeBatches(ctx, func([]transport.Record) error { return nil }) }()
+		case apiBatches, apiBorrowed:
+			s := transport.Batches(ctx, tp, transport.ChannelOptions{Buffer: 2, BatchSize: raceBatchSize, Borrow: api == apiBorrowed})
 			go func() {
+				// Every other batch is held until the next one
+				// has arrived and been released: released out of
+				// order, and often one batch is out when the
+				// consumer is closed or the stream cancelled.
+				var held *transport.Batch
 				for b := range s.C {
-					for _, r := range b {
+					for _, r := range b.Records {
 						got = append(got, seqOf(t, r.Sample))
 					}
 					if stallReceiver {
 						time.Sleep(200 * time.Microsecond)
 					}
+					if held == nil {
+						held = b
+						continue
+					}
+					b.Release()
+					for _, r := range held.Records {
+						seqOf(t, r.Sample) // still valid
+					}
+					held.Release()
+					held = nil
 				}
 				endErr <- s.Err()
+				if held != nil {
+					for _, r := range held.Records {
+						seqOf(t, r.Sample) // still valid after the end
+					}
+					held.Release()
+				}
 			}()
 		}
 
@@ -203,11 +230,11 @@ func raceTransport(t *testing.T, hc hardCase, iters int) {
 			t.Fatalf("iteration %d (%s): Stats.Records = %d, handler got %d", i, api, s.Records, len(tp.handled))
 		}
 		handled += uint64(len(tp.handled))
-		if api == apiCallback {
+		if api == apiCallback || api == apiBatchHandler {
 			continue
 		}
 		bound := 1
-		if api == apiBatches {
+		if api == apiBatches || api == apiBorrowed {
 			bound = raceBatchSize
 		}
 		if len(got) > len(tp.handled) || !slices.Equal(got, tp.handled[:len(got)]) {

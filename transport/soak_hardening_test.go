@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -66,12 +67,13 @@ func soakTransport(t *testing.T, hc hardCase, d time.Duration) {
 	go func() {
 		defer close(recvDone)
 		for b := range s.C {
-			for _, r := range b {
+			for _, r := range b.Records {
 				if h, err := producer.ParseHeader(r.Sample); err != nil || h.Size != sample {
-					badSample.Store(r.Sample)
+					badSample.Store(bytes.Clone(r.Sample))
 				}
 			}
-			received.Add(uint64(len(b)))
+			received.Add(uint64(len(b.Records)))
+			b.Release()
 			time.Sleep(100 * time.Microsecond) // a slow-ish reader
 		}
 	}()

@@ -19,7 +19,9 @@ var errStreamClosed = errors.New("stream closed")
 // events (event.NewStream, or NewStream with your own conversion). Every
 // stream has the same semantics:
 //
-//   - Values own their bytes: unlike the callback path, nothing is borrowed.
+//   - Values own their bytes: unlike the callback path, nothing is borrowed
+//     (except by borrowed batches, see ChannelOptions.Borrow; a Batch's
+//     records are valid until Batch.Release).
 //   - C is buffered (ChannelOptions.Buffer, DefaultBuffer records by
 //     default). A receiver that falls behind blocks the consumer; the kernel
 //     buffer then fills and its losses are counted in Stats.Lost. Nothing is

@@ -2,6 +2,7 @@ package core
 
 import (
 	"github.com/bpfstream/bpfstream/internal/idle"
+	"github.com/bpfstream/bpfstream/internal/lend"
 	"github.com/bpfstream/bpfstream/transport"
 
 	"context"
@@ -37,11 +38,55 @@ type Source interface {
 // context cancellation, counting, and error wrapping. name prefixes errors
 // ("perfbuf", "ringbuf").
 func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h transport.Handler) error {
-	if ctx == nil {
-		return fmt.Errorf("%s: consume: nil context: %w", name, transport.ErrInvalidOptions)
-	}
 	if h == nil {
 		return fmt.Errorf("%s: consume: nil handler: %w", name, transport.ErrInvalidOptions)
+	}
+	return run(ctx, name, lc, src, c, &Emitter{h: h})
+}
+
+// LoopBatches is Loop for a batch handler (Consumer.ConsumeBatches). A source
+// that hands over slices (EmitBatch) gives h up to BatchLimit records per
+// call, one call per record otherwise. When ctx carries a lend.Slot (the
+// borrowed channel API), the source offers each slice in it.
+func LoopBatches(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h transport.BatchHandler) error {
+	if h == nil {
+		return fmt.Errorf("%s: consume: nil handler: %w", name, transport.ErrInvalidOptions)
+	}
+	e := &Emitter{bh: h, limit: DefaultBatchRecords}
+	if ctx != nil {
+		if s := lend.From[transport.Record](ctx); s != nil {
+			e.opts = s
+			if s.Lend {
+				e.slot = s
+			}
+		}
+	}
+	return run(ctx, name, lc, src, c, e)
+}
+
+// DefaultBatchRecords is the most records of one batch handler call when the
+// caller does not say.
+const DefaultBatchRecords = 256
+
+// PerRecord adapts a batch handler to a Handler that calls it with one
+// record at a time, for consumers whose records pass through a stage first
+// (re-ordering). A nil h gives a nil Handler.
+func PerRecord(h transport.BatchHandler) transport.Handler {
+	if h == nil {
+		return nil
+	}
+	var one [1]transport.Record
+	return func(r transport.Record) error {
+		one[0] = r
+		err := h(one[:])
+		one[0] = transport.Record{}
+		return err
+	}
+}
+
+func run(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, emit *Emitter) error {
+	if ctx == nil {
+		return fmt.Errorf("%s: consume: nil context: %w", name, transport.ErrInvalidOptions)
 	}
 	if err := lc.Begin(); err != nil {
 		return fmt.Errorf("%s: consume: %w", name, err)
@@ -59,7 +104,7 @@ func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counte
 	defer stop()
 
 	idle := idle.Func(ctx)
-	emit := &Emitter{h: h, cancelled: &cancelled, ctx: ctx, closed: lc.Done()}
+	emit.cancelled, emit.ctx, emit.closed = &cancelled, ctx, lc.Done()
 	// A panicking handler unwinds through Drain: still publish what was
 	// counted (the other paths publish after each Drain).
 	defer emit.publish(c)
@@ -104,6 +149,11 @@ func ctxErr(ctx context.Context) error {
 // the source one direct call and the handler's indirect one.
 type Emitter struct {
 	h          transport.Handler
+	bh         transport.BatchHandler       // set instead of h by LoopBatches
+	limit      int                          // records per bh call
+	opts       *lend.Slot[transport.Record] // when set, its Max is the limit
+	slot       *lend.Slot[transport.Record] // non-nil: offer each batch for lending
+	one        [1]transport.Record          // Emit's slice for bh
 	cancelled  *atomic.Bool
 	handlerErr error
 	// ctx and closed are looked at directly every checkEvery records:
@@ -122,7 +172,14 @@ type Emitter struct {
 // once the context is done) means: stop and return it from Drain; r has been
 // handed over either way.
 func (e *Emitter) Emit(r transport.Record) error {
-	err := e.h(r)
+	var err error
+	if e.bh != nil {
+		e.one[0] = r
+		err = e.bh(e.one[:])
+		e.one[0] = transport.Record{}
+	} else {
+		err = e.h(r)
+	}
 	// Counted once the handler has returned: a record whose handler
 	// panics is handed over again by the next Consume (every Source keeps
 	// it) and counted then, once.
@@ -138,6 +195,48 @@ func (e *Emitter) Emit(r transport.Record) error {
 		return errStop
 	}
 	if e.unchecked++; e.unchecked >= checkEvery {
+		e.unchecked = 0
+		if e.stopRequested() {
+			return errStop
+		}
+	}
+	return nil
+}
+
+// Batched reports whether the handler takes batches: a source that can
+// should then gather records and hand them over with EmitBatch.
+func (e *Emitter) Batched() bool { return e.bh != nil }
+
+// BatchLimit is the most records one EmitBatch may hand over now. The batch
+// handler of a stream may change it between calls (to the room left in the
+// batch it is gathering).
+func (e *Emitter) BatchLimit() int {
+	if e.opts != nil && e.opts.Max > 0 {
+		return e.opts.Max
+	}
+	return e.limit
+}
+
+// Slot returns the slot in which a source offers each batch for lending
+// before EmitBatch, or nil when the handler does not keep batches.
+func (e *Emitter) Slot() *lend.Slot[transport.Record] { return e.slot }
+
+// EmitBatch hands recs, non-empty and at most BatchLimit records of one
+// buffer, to the batch handler; nbytes is the length of their samples. Its
+// result is Emit's: every record of recs has been handed over either way.
+func (e *Emitter) EmitBatch(recs []transport.Record, nbytes uint64) error {
+	err := e.bh(recs)
+	// Counted once the handler has returned, as in Emit.
+	e.records += uint64(len(recs))
+	e.bytes += nbytes
+	if err != nil {
+		e.handlerErr = err
+		return err
+	}
+	if e.cancelled.Load() {
+		return errStop
+	}
+	if e.unchecked += len(recs); e.unchecked >= checkEvery {
 		e.unchecked = 0
 		if e.stopRequested() {
 			return errStop
@@ -166,6 +265,13 @@ func (e *Emitter) stopRequested() bool {
 // NewEmitter returns an Emitter that hands records to h, for tests of a
 // Source outside Loop.
 func NewEmitter(h transport.Handler) *Emitter { return &Emitter{h: h, cancelled: new(atomic.Bool)} }
+
+// NewBatchEmitter returns an Emitter that hands batches of up to limit
+// records to h, offering them in slot when it is not nil, for tests of a
+// Source outside LoopBatches.
+func NewBatchEmitter(h transport.BatchHandler, limit int, slot *lend.Slot[transport.Record]) *Emitter {
+	return &Emitter{bh: h, limit: limit, slot: slot, cancelled: new(atomic.Bool)}
+}
 
 func (e *Emitter) publish(c *Counters) {
 	c.Records.Add(e.records)

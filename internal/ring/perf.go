@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/lend"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -42,6 +43,9 @@ type perfRing struct {
 	cpu  int
 	fd   int
 	mmap []byte
+	// lent holds the published tail back at the oldest batch a receiver
+	// keeps (see package lend).
+	lent *lend.Ledger
 }
 
 // Perf reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY: one perf event and buffer per
@@ -55,6 +59,7 @@ type Perf struct {
 	scratch  []byte // a record that wraps around its buffer's end is copied here
 	maxBatch uint64
 	next     int
+	batch    batch // records gathered for a batch handler
 }
 
 // Perf record types and sizes (include/uapi/linux/perf_event.h).
@@ -151,7 +156,11 @@ func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 		off, size = uint64(page), uint64(opts.BufferBytes)
 	}
 	tail := atomic.LoadUint64(&meta.Data_tail)
+	// perf buffers wake their reader by event count or watermark, not by
+	// the published tail, so a lent batch needs no wake-up on release.
+	lent := lend.NewLedger(func(pos uint64) { atomic.StoreUint64(&meta.Data_tail, pos) }, nil)
 	return perfRing{
+		lent: lent,
 		tail: tail,
 		pub:  tail,
 		meta: meta,
@@ -181,7 +190,14 @@ func (r *Perf) release() error {
 			r.opts.Counters.AddLost(rg.cpu, rg.unread())
 		}
 		if rg.mmap != nil {
-			errs = append(errs, unix.Munmap(rg.mmap))
+			// While a receiver keeps lent batches, their records
+			// stay mapped until the last is released.
+			// (An error of a deferred munmap is dropped.)
+			mem := rg.mmap
+			var err error
+			if rg.lent.Close(func() { err = unix.Munmap(mem) }) {
+				errs = append(errs, err)
+			}
 			rg.mmap = nil
 		}
 		if rg.fd >= 0 {
@@ -244,8 +260,12 @@ func (r *Perf) publish() {
 // producer a cache miss).
 func (rg *perfRing) store(tail uint64) {
 	if tail != rg.pub {
-		atomic.StoreUint64(&rg.meta.Data_tail, tail)
 		rg.pub = tail
+		if rg.lent.Out() {
+			rg.lent.Publish(tail)
+			return
+		}
+		atomic.StoreUint64(&rg.meta.Data_tail, tail)
 	}
 }
 
@@ -345,6 +365,9 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 	limitRecords := r.opts.SliceRecords
 	limitBytes := uint64(r.opts.SliceBytes)
 	publishBytes := uint64(r.opts.PublishBytes)
+	batched := emit.Batched()
+	lending := emit.Slot() != nil
+	b := &r.batch
 	for {
 		var typ uint32
 		var size uint64
@@ -355,11 +378,23 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 		hp := unsafe.Add(rg.data, off)
 		rec := hp
 		if off+size > rg.size {
-			// Wraps around the end: copy both parts together.
+			// Wraps around the end: copy both parts together, into
+			// the scratch buffer, which a batch being gathered may
+			// still point into (hand it over first), or, when the
+			// batch may be kept, into memory of its own.
+			buf := r.scratch
+			if lending {
+				buf = make([]byte, size)
+			} else if len(b.recs) > 0 {
+				rg.tail = b.start
+				if err = b.flush(emit, rg.lent, tail, rg.pub); err != nil {
+					break
+				}
+			}
 			first := rg.size - off
-			copy(r.scratch, unsafe.Slice((*byte)(hp), first))
-			copy(r.scratch[first:], unsafe.Slice((*byte)(rg.data), size-first))
-			rec = unsafe.Pointer(&r.scratch[0])
+			copy(buf, unsafe.Slice((*byte)(hp), first))
+			copy(buf[first:], unsafe.Slice((*byte)(rg.data), size-first))
+			rec = unsafe.Pointer(&buf[0])
 		}
 		switch typ {
 		case perfRecordSample:
@@ -372,16 +407,28 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 				err = fmt.Errorf("ring: perf buffer of CPU %d: sample of %d bytes in a record of %d: %w", rg.cpu, raw, size, ErrCorrupt)
 				break
 			}
-			rg.tail = tail
 			sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfHeaderSize+4)), raw)
-			err = emit.Emit(transport.Record{Sample: sample, CPU: rg.cpu})
 			n++
+			if batched {
+				b.add(sample, rg.cpu, 0, tail)
+				if len(b.recs) >= emit.BatchLimit() || tail+size-b.start >= batchBytes {
+					rg.tail = b.start
+					err = b.flush(emit, rg.lent, tail+size, rg.pub)
+				}
+			} else {
+				rg.tail = tail
+				err = emit.Emit(transport.Record{Sample: sample, CPU: rg.cpu})
+			}
 		case perfRecordLost:
 			if size >= perfHeaderSize+16 {
 				// struct { u64 id; u64 lost; } after the header.
 				lost := *(*uint64)(unsafe.Add(rec, perfHeaderSize+8))
 				// Counted now: consumed even if OnLost panics.
-				rg.tail = tail + size
+				// A batch being gathered keeps the position
+				// before it.
+				if len(b.recs) == 0 {
+					rg.tail = tail + size
+				}
 				r.opts.Counters.AddLost(rg.cpu, lost)
 				if r.opts.OnLost != nil {
 					r.opts.OnLost(rg.cpu, lost)
@@ -402,12 +449,24 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 			break
 		}
 		if tail-rg.pub >= publishBytes {
-			rg.store(tail)
+			if len(b.recs) > 0 {
+				rg.store(b.start) // not past records not yet handed over
+			} else {
+				rg.store(tail)
+			}
 		}
 		if tail == head {
 			if head = atomic.LoadUint64(&rg.meta.Data_head); head == tail {
 				break
 			}
+		}
+	}
+	if len(b.recs) > 0 {
+		// The records gathered before the slice ended (also by a corrupt
+		// record: those before it are sound) are handed over now.
+		rg.tail = b.start
+		if ferr := b.flush(emit, rg.lent, tail, rg.pub); ferr != nil && err == nil {
+			err = ferr
 		}
 	}
 	rg.tail = tail

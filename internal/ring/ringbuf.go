@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/lend"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -60,6 +61,9 @@ type rbRing struct {
 	id      uint32
 	consMap []byte
 	prodMap []byte
+	// lent holds the published position back at the oldest batch a
+	// receiver keeps (see package lend).
+	lent *lend.Ledger
 }
 
 // Ringbuf reads one or more BPF ring buffers through one epoll instance.
@@ -72,6 +76,8 @@ type Ringbuf struct {
 	next     int     // ring the next round starts with
 	spin     spin
 	co       coalescer
+	batch    batch       // records gathered for a batch handler
+	lendWait atomic.Bool // Drain waits for the last lent batch's release
 
 	closeOnce sync.Once
 	closeErr  error
@@ -97,7 +103,7 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 	r := &Ringbuf{opts: opts, rings: make([]rbRing, 0, len(maps))}
 	defer func() {
 		if err != nil {
-			_ = r.unmap()
+			_ = r.unmap(nil)
 		}
 	}()
 	for i, m := range maps {
@@ -128,6 +134,8 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 		}
 		rg.cons = atomic.LoadUintptr(rg.consPos)
 		rg.pub = rg.cons
+		consPos := rg.consPos
+		rg.lent = lend.NewLedger(func(pos uint64) { atomic.StoreUintptr(consPos, uintptr(pos)) }, r.lentReleased)
 		r.rings = append(r.rings, rg)
 		r.maxBatch += uintptr(m.Size)
 	}
@@ -145,21 +153,35 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 	return r, nil
 }
 
-func (r *Ringbuf) unmap() error {
+// unmap publishes each ring's position and unmaps it, at once or, while a
+// receiver keeps lent batches of the ring, when the last of them is released
+// (their records must stay readable, and the ring must not reuse their
+// space). done, if not nil, runs once every ring is unmapped. Errors of an
+// unmapping deferred that way are dropped.
+func (r *Ringbuf) unmap(done func()) error {
+	var mu sync.Mutex
 	var errs []error
+	var remaining atomic.Int32 // rings not yet unmapped, plus one for this call
+	remaining.Store(int32(len(r.rings)) + 1)
+	finish := func() {
+		if remaining.Add(-1) == 0 && done != nil {
+			done()
+		}
+	}
 	for i := range r.rings {
 		rg := &r.rings[i]
-		if rg.consMap != nil {
-			rg.store(rg.cons) // the record a batch held back
-		}
-		if rg.prodMap != nil {
-			errs = append(errs, unix.Munmap(rg.prodMap))
-		}
-		if rg.consMap != nil {
-			errs = append(errs, unix.Munmap(rg.consMap))
-		}
-		rg.prodMap, rg.consMap = nil, nil
+		rg.store(rg.cons) // the record a batch held back
+		rg.lent.Close(func() {
+			err := errors.Join(unix.Munmap(rg.prodMap), unix.Munmap(rg.consMap))
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			finish()
+		})
 	}
+	finish()
+	mu.Lock()
+	defer mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -202,10 +224,9 @@ func (r *Ringbuf) Close() error {
 			ids[i] = r.rings[i].id
 		}
 		h := beginHandover(ids)
-		r.closeErr = r.p.close(func() error {
-			defer h.end()
-			return r.unmap()
-		})
+		// The handover ends once every ring is unmapped: after the
+		// last lent batch is released, if a receiver still keeps some.
+		r.closeErr = r.p.close(func() error { return r.unmap(h.end) })
 	})
 	return r.closeErr
 }
@@ -240,10 +261,35 @@ func (r *Ringbuf) publishAll() bool {
 // slowed the producer down 2.5x.
 func (rg *rbRing) store(cons uintptr) {
 	if cons != rg.pub {
-		atomic.StoreUintptr(rg.consPos, cons)
 		rg.pub = cons
+		if rg.lent.Out() {
+			rg.lent.Publish(uint64(cons))
+			return
+		}
+		atomic.StoreUintptr(rg.consPos, cons)
 	}
 }
+
+// lending reports whether a receiver keeps batches of any ring.
+func (r *Ringbuf) lending() bool {
+	for i := range r.rings {
+		if r.rings[i].lent.Out() {
+			return true
+		}
+	}
+	return false
+}
+
+// lentReleased runs when the last lent batch of a ring is released: a Drain
+// waiting for that (see Drain) drains again.
+func (r *Ringbuf) lentReleased() {
+	if r.lendWait.Load() {
+		r.p.wake()
+	}
+}
+
+// lendPoll is how often Drain looks for records while batches are lent.
+const lendPoll = time.Millisecond
 
 // Drain implements core.Source: it hands over what is waiting in all rings,
 // round robin by slices, waiting in epoll first only when every ring is
@@ -358,6 +404,25 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 		if waiting {
 			continue
 		}
+		if r.lending() {
+			// Lent batches hold the published position back, so
+			// epoll would report the ring ready at once and the
+			// kernel's adaptive wake-ups, which compare a commit
+			// with the published position, would not come. Poll
+			// until the last lent batch is released (which wakes
+			// us) instead.
+			r.lendWait.Store(true)
+			var err error
+			if r.lending() {
+				err = r.p.pause(lendPoll)
+			}
+			r.lendWait.Store(false)
+			if err != nil {
+				return err
+			}
+			timedOut = r.p.timeout >= 0
+			continue
+		}
 		ready, err := r.p.sleep(r.p.timeout)
 		if err != nil {
 			return err
@@ -428,6 +493,8 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 	limitRecords := r.opts.SliceRecords
 	limitBytes := uintptr(r.opts.SliceBytes)
 	publishBytes := uintptr(r.opts.PublishBytes)
+	batched := emit.Batched()
+	b := &r.batch
 	for {
 		// The atomic load of len orders it before the reads of the
 		// sample: the kernel clears the busy bit with an xchg after
@@ -446,16 +513,28 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 			break
 		}
 		if hdr&ringbufDiscardBit == 0 {
-			// Published as consumed only after emit returns.
-			rg.cons = cons
 			last = cons
 			sample := unsafe.Slice((*byte)(unsafe.Add(rg.data, (cons+ringbufHdrSize)&rg.mask)), ln)
-			if err = emit.Emit(transport.Record{Sample: sample, CPU: transport.NoCPU, Source: rg.source}); err != nil {
-				cons = next // handed over: the handler saw it
-				n++
-				break
-			}
 			n++
+			if batched {
+				b.add(sample, transport.NoCPU, rg.source, uint64(cons))
+				if len(b.recs) >= emit.BatchLimit() || next-uintptr(b.start) >= batchBytes {
+					// Published as consumed only after the
+					// handler returns.
+					rg.cons = uintptr(b.start)
+					if err = b.flush(emit, rg.lent, uint64(next), uint64(rg.pub)); err != nil {
+						cons = next // handed over: the handler saw it
+						break
+					}
+				}
+			} else {
+				// Published as consumed only after emit returns.
+				rg.cons = cons
+				if err = emit.Emit(transport.Record{Sample: sample, CPU: transport.NoCPU, Source: rg.source}); err != nil {
+					cons = next // handed over: the handler saw it
+					break
+				}
+			}
 			if r.p.closed.Load() {
 				cons = next
 				break
@@ -474,9 +553,22 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 			}
 		}
 		// Only once more records are known to follow: a slice that
-		// caught up holds its last record back (below).
+		// caught up holds its last record back (below). Never past
+		// records gathered but not yet handed over.
 		if cons-rg.pub >= publishBytes {
-			rg.store(cons)
+			if len(b.recs) > 0 {
+				rg.store(uintptr(b.start))
+			} else {
+				rg.store(cons)
+			}
+		}
+	}
+	if len(b.recs) > 0 {
+		// The records gathered before the slice ended (also by a corrupt
+		// record: those before it are sound) are handed over now.
+		rg.cons = uintptr(b.start)
+		if ferr := b.flush(emit, rg.lent, uint64(cons), uint64(rg.pub)); ferr != nil && err == nil {
+			err = ferr
 		}
 	}
 	rg.cons = cons

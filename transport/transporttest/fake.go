@@ -202,6 +202,18 @@ func (f *Fake) Consume(ctx context.Context, h transport.Handler) error {
 	})
 }
 
+// ConsumeBatches implements transport.Consumer. The Fake hands over one
+// record per call, borrowed (and poisoned) like Consume's.
+func (f *Fake) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	if h == nil {
+		return core.LoopBatches(ctx, "transporttest: fake", f.lc, &f.src, f.counters, nil)
+	}
+	return core.LoopBatches(ctx, "transporttest: fake", f.lc, &f.src, f.counters, func(rs []transport.Record) error {
+		f.src.handed = true
+		return h(rs)
+	})
+}
+
 // Stats implements transport.Consumer. Lost counts EmitLost and samples
 // dropped for lack of Capacity, so LostKnown is true; PendingBytes is the size
 // of the samples waiting; BufferBytes is zero.

@@ -19,26 +19,7 @@ type received struct {
 // they arrived with, then checks them as delivered records.
 func (e *env) checkOwned(t *testing.T, got []received, complete bool) {
 	t.Helper()
-	recs := make([]rec, 0, len(got))
-	changed := 0
-	for i, g := range got {
-		if !bytes.Equal(g.r.Sample, g.orig) {
-			if changed++; changed <= 3 {
-				t.Errorf("record %d from the channel changed after later records arrived: was %x, now %x", i, g.orig, g.r.Sample)
-			}
-			continue
-		}
-		r, err := e.rec(g.r)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		recs = append(recs, r)
-	}
-	if changed > 0 {
-		t.Fatalf("%d records from the channel changed: their bytes are not owned copies", changed)
-	}
-	e.checkRecords(t, recs, complete)
+	e.checkRecords(t, e.owned(t, got), complete)
 }
 
 // receive takes n records from ch within arrival.
@@ -72,8 +53,11 @@ func checkStreamEnd[T any](t *testing.T, s *transport.Stream[T], want error) {
 	defer timer.Stop()
 	for {
 		select {
-		case _, ok := <-s.C:
+		case v, ok := <-s.C:
 			if ok {
+				if b, isBatch := any(v).(*transport.Batch); isBatch {
+					b.Release()
+				}
 				continue // records that were in flight
 			}
 		case <-timer.C:
@@ -122,22 +106,36 @@ func testRecordsChannelClose(t *testing.T, e *env) {
 }
 
 // receiveBatches takes batches from ch until they hold n records, within d.
-func receiveBatches(t *testing.T, ch <-chan []transport.Record, n, size int, d time.Duration, got *[]received) {
+// With hold, it returns the batches unreleased, their records in got still
+// pointing into them; otherwise it copies each record's bytes on arrival and
+// releases each batch at once (so that an owned stream recycles its memory).
+func receiveBatches(t *testing.T, ch <-chan *transport.Batch, n, size int, d time.Duration, got *[]received, hold bool) []*transport.Batch {
 	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	start := len(*got)
+	var held []*transport.Batch
 	for len(*got)-start < n {
 		select {
 		case b, ok := <-ch:
 			if !ok {
 				t.Fatalf("batch channel closed after %d records", len(*got))
 			}
-			if len(b) == 0 || len(b) > size {
-				t.Errorf("batch of %d records, want 1 to %d", len(b), size)
+			if len(b.Records) == 0 || len(b.Records) > size {
+				t.Errorf("batch of %d records, want 1 to %d", len(b.Records), size)
 			}
-			for _, r := range b {
-				*got = append(*got, received{r, bytes.Clone(r.Sample)})
+			for _, r := range b.Records {
+				orig := bytes.Clone(r.Sample)
+				if !hold {
+					r.Sample = bytes.Clone(orig)
+				}
+				*got = append(*got, received{r, orig})
+			}
+			if hold {
+				held = append(held, b)
+			} else {
+				b.Release()
+				b.Release() // idempotent
 			}
 		case <-deadline.C:
 			t.Fatalf("received %d records in batches within %v, want %d", len(*got)-start, d, n)
@@ -146,28 +144,33 @@ func receiveBatches(t *testing.T, ch <-chan []transport.Record, n, size int, d t
 	if len(*got)-start > n {
 		t.Fatalf("received %d records in batches, %d produced", len(*got)-start, n)
 	}
+	return held
 }
 
 // A batch that is not full is sent once the buffer is drained, without
 // waiting for more records.
 func testBatchesPartial(t *testing.T, e *env) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := transport.Batches(ctx, e.c, transport.ChannelOptions{BatchSize: 256})
-	t.Cleanup(func() { <-s.Done() })
-	var got []received
-	for range 2 {
-		time.Sleep(settle)
-		n := e.produce(t, e.batch(10))
-		receiveBatches(t, s.C, n, 256, time.Second, &got)
+	for _, borrow := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := transport.Batches(ctx, e.c, transport.ChannelOptions{BatchSize: 256, Borrow: borrow})
+		var got []received
+		for range 2 {
+			time.Sleep(settle)
+			n := e.produce(t, e.batch(10))
+			receiveBatches(t, s.C, n, 256, time.Second, &got, false)
+		}
+		cancel()
+		checkStreamEnd(t, s, context.Canceled)
+		e.checkOwned(t, got, false)
 	}
-	e.checkOwned(t, got, true)
-	cancel()
-	checkStreamEnd(t, s, context.Canceled)
+	// Both streams together received everything, in order.
+	if s := e.c.Stats(); s.Records != uint64(e.produced) {
+		t.Errorf("Stats.Records = %d, produced %d", s.Records, e.produced)
+	}
 }
 
-// Batches of at most BatchSize records carry every record, in order, with
-// owned bytes.
+// Batches of at most BatchSize records carry every record, in order; a
+// batch's records stay valid, as later batches arrive, until it is released.
 func testBatchesFull(t *testing.T, e *env) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -175,11 +178,13 @@ func testBatchesFull(t *testing.T, e *env) {
 	s := transport.Batches(ctx, e.c, transport.ChannelOptions{BatchSize: size, Buffer: 1})
 	t.Cleanup(func() { <-s.Done() })
 	var got []received
+	var held []*transport.Batch
 	for range 3 {
 		n := e.produce(t, e.batch(100))
-		receiveBatches(t, s.C, n, size, arrival, &got)
+		held = append(held, receiveBatches(t, s.C, n, size, arrival, &got, true)...)
 	}
 	e.checkOwned(t, got, true)
+	releaseAll(held)
 	if err := e.c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

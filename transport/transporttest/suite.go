@@ -115,6 +115,13 @@ func Run(t *testing.T, h Harness) {
 		{"RecordsChannelClose", testRecordsChannelClose},
 		{"BatchesPartialBatch", testBatchesPartial},
 		{"BatchesFullBatches", testBatchesFull},
+		{"BatchesBorrowed", testBatchesBorrowed},
+		{"BatchesCloseWithBatchesOut", testBatchesCloseWithBatchesOut(false)},
+		{"BatchesBorrowedCloseWithBatchesOut", testBatchesCloseWithBatchesOut(true)},
+		{"BatchesCancelWithBatchesOut", testBatchesCancelWithBatchesOut(false)},
+		{"BatchesBorrowedCancelWithBatchesOut", testBatchesCancelWithBatchesOut(true)},
+		{"BatchHandler", testBatchHandler},
+		{"BatchHandlerZeroAllocs", testBatchHandlerZeroAllocs},
 	} {
 		t.Run(st.name, func(t *testing.T) {
 			st.f(t, newEnv(t, h))

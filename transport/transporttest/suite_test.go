@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/idle"
 	"github.com/bpfstream/bpfstream/transport"
 	"github.com/bpfstream/bpfstream/transport/transporttest"
@@ -42,6 +43,14 @@ func (m *mutant) Consume(ctx context.Context, h transport.Handler) error {
 		return m.consume(m, ctx, h)
 	}
 	return m.Fake.Consume(ctx, h)
+}
+
+// ConsumeBatches goes through the consume hook too, one record per call.
+func (m *mutant) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	if m.consume != nil {
+		return m.consume(m, ctx, core.PerRecord(h))
+	}
+	return m.Fake.ConsumeBatches(ctx, h)
 }
 
 func (m *mutant) Stats() transport.Stats {

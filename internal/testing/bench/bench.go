@@ -33,15 +33,21 @@ const (
 	Typed Path = "typed"
 	// Channel is transport.Records: one owned record per channel send.
 	Channel Path = "channel"
-	// ChannelBatch is transport.Batches.
+	// ChannelBatch is transport.Batches with owned batches, released (so
+	// recycled) as soon as counted.
 	ChannelBatch Path = "channel-batch"
+	// BatchCallback is ConsumeBatches with a handler that only counts.
+	BatchCallback Path = "batch-callback"
+	// ChannelBorrow is transport.Batches with borrowed batches
+	// (ChannelOptions.Borrow), released as soon as counted.
+	ChannelBorrow Path = "channel-borrow"
 	// Libbpf is a C consumer using libbpf's ring_buffer__poll or
 	// perf_buffer__poll through cgo; only in builds with the libbpf tag.
 	Libbpf Path = "libbpf"
 )
 
 // Paths lists the pure-Go paths in the order reports show them.
-var Paths = []Path{Raw, Callback, Typed, Channel, ChannelBatch}
+var Paths = []Path{Raw, Callback, BatchCallback, Typed, Channel, ChannelBatch, ChannelBorrow}
 
 // AllPaths adds Libbpf to Paths when this build has it.
 func AllPaths() []Path {

@@ -75,6 +75,10 @@ func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
 		return &channel{c: c}, nil
 	case ChannelBatch:
 		return &channel{c: c, batch: true}, nil
+	case BatchCallback:
+		return &batchCallback{c: c}, nil
+	case ChannelBorrow:
+		return &channel{c: c, batch: true, borrow: true}, nil
 	}
 	c.Close()
 	return nil, fmt.Errorf("bench: unknown path %q", path)
@@ -217,27 +221,59 @@ func (r *callback) run(ctx context.Context, g *goal) error {
 func (r *callback) close() error           { return r.c.Close() }
 func (r *callback) stats() transport.Stats { return r.c.Stats() }
 
+// batchCallback counts records a batch at a time in a batch handler.
+type batchCallback struct {
+	c transport.Consumer
+}
+
+func (r *batchCallback) run(ctx context.Context, g *goal) error {
+	var n uint64
+	ctx = idle.With(ctx, func() error { g.delivered.Store(n); return nil })
+	err := r.c.ConsumeBatches(ctx, func(recs []transport.Record) error {
+		for range recs {
+			if n++; g.reached(n) {
+				return errGoal
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errGoal) {
+		return nil
+	}
+	return err
+}
+
+func (r *batchCallback) close() error { return r.c.Close() }
+
 type channel struct {
-	c     transport.Consumer
-	batch bool
+	c      transport.Consumer
+	batch  bool
+	borrow bool
 }
 
 func (r *channel) run(ctx context.Context, g *goal) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if r.batch {
-		s := transport.Batches(ctx, r.c, transport.ChannelOptions{})
-		defer s.Close()
+		s := transport.Batches(ctx, r.c, transport.ChannelOptions{Borrow: r.borrow})
+		defer func() {
+			cancel()
+			for b := range s.C {
+				b.Release()
+			}
+		}()
 		var n uint64
 		for batch := range s.C {
-			for _, rec := range batch {
+			for _, rec := range batch.Records {
 				if g.lat != nil {
 					g.lat.add(rec.Sample)
 				}
 				if n++; g.reached(n) {
+					batch.Release()
 					return nil
 				}
 			}
+			batch.Release()
 			g.delivered.Store(n)
 		}
 		return s.Err()

@@ -1,0 +1,119 @@
+package transport_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
+	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	"github.com/bpfstream/bpfstream/internal/testing/streamtest"
+	"github.com/bpfstream/bpfstream/transport"
+)
+
+// TestBorrowedBatchesHoldTheBuffer checks what ChannelOptions.Borrow
+// documents, on the native reader of each transport: a receiver holding
+// borrowed batches keeps their space from the producer, so the buffer fills
+// and the producer's samples are lost (counted in Stats.Lost), and ringbuf's
+// Stats.PendingBytes counts the held bytes; once the batches are released
+// (out of order) the space is free again; and every sample is accounted
+// for: received + lost == produced.
+func TestBorrowedBatchesHoldTheBuffer(t *testing.T) {
+	for _, hc := range hardCases() {
+		if hc.name != "perfbuf/native" && hc.name != "ringbuf/native" {
+			continue // the cilium/ebpf readers copy: nothing is lent
+		}
+		t.Run(hc.name, func(t *testing.T) {
+			leakcheck.Check(t)
+			const sample, size = 64, 16 << 10
+			p := streamtest.Load(t, producer.Config{Kind: hc.kind, RingSize: size, SampleSize: sample})
+			c, err := hc.open(p, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s := transport.Batches(ctx, c, transport.ChannelOptions{BatchSize: 16, Borrow: true})
+			defer func() {
+				cancel()
+				for b := range s.C {
+					b.Release()
+				}
+			}()
+			var received uint64
+			var held []*transport.Batch
+			// take receives batches until n more records arrived.
+			take := func(n uint64, hold bool) {
+				t.Helper()
+				deadline := time.After(10 * time.Second)
+				for want := received + n; received < want; {
+					select {
+					case b := <-s.C:
+						for _, r := range b.Records {
+							if seqOf(t, r.Sample) >= streamtest.Attempted(t, p) {
+								t.Fatal("record with a seq not produced yet")
+							}
+						}
+						received += uint64(len(b.Records))
+						if hold {
+							held = append(held, b)
+						} else {
+							b.Release()
+						}
+					case <-deadline:
+						t.Fatalf("received %d records, want %d (Stats %+v)", received, want, c.Stats())
+					}
+				}
+			}
+
+			// About two thirds of the buffer, held.
+			if err := p.Run(0, 150); err != nil {
+				t.Fatal(err)
+			}
+			take(150, true)
+			if st := c.Stats(); hc.kind != producer.Perf && st.PendingBytes < 150*(sample+8) {
+				t.Errorf("Stats.PendingBytes = %d with 150 records of %d bytes held", st.PendingBytes, sample+8)
+			}
+			// Twice the buffer: what does not fit in the third left
+			// is lost.
+			if err := p.Run(0, 400); err != nil {
+				t.Fatal(err)
+			}
+			for i := len(held) - 1; i >= 0; i-- {
+				held[i].Release()
+			}
+			held = nil
+			// More, so that perfbuf reports its losses (with the next
+			// write that fits).
+			if err := p.Run(0, 50); err != nil {
+				t.Fatal(err)
+			}
+			attempted := streamtest.Attempted(t, p)
+			var st transport.Stats
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				st = c.Stats()
+				if st.Records+st.Lost == attempted && received == st.Records {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("Stats %+v, received %d, attempted %d: want received == Records and Records + Lost == attempted", st, received, attempted)
+				}
+				select {
+				case b := <-s.C:
+					received += uint64(len(b.Records))
+					b.Release()
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			if st.Lost == 0 {
+				t.Errorf("no sample lost while held batches filled the buffer (Stats %+v)", st)
+			}
+			if st.Lost > 400 {
+				t.Errorf("Stats.Lost = %d: more than the 400 produced while batches were held", st.Lost)
+			}
+			t.Logf("attempted %d: received %d, lost %d", attempted, received, st.Lost)
+		})
+	}
+}

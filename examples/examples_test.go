@@ -174,7 +174,7 @@ func runJSON(t *testing.T, bin string, args []string, unique string, ringbuf boo
 		found = found || ev.Filename == unique
 	}
 	summary := strings.TrimSuffix(stderr.String(), "\n")
-	if strings.Contains(summary, "\n") || !strings.Contains(summary, "records received") || !strings.Contains(summary, " 0 lost") {
+	if strings.Contains(summary, "\n") || !strings.Contains(summary, " received") || !strings.Contains(summary, " 0 lost") {
 		t.Errorf("stderr is not one summary line without loss: %q", stderr.String())
 	}
 	return found
@@ -248,7 +248,7 @@ func TestExampleTableUntilSignal(t *testing.T) {
 			if err := cmd.Wait(); err != nil {
 				t.Errorf("exit after %s: %v; stderr %q", sig, err, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), "records received") {
+			if !strings.Contains(stderr.String(), " received, ") {
 				t.Errorf("no summary: %q", stderr.String())
 			}
 		})

@@ -159,7 +159,7 @@ func (r *running) stop() {
 		r.t.Errorf("exit after SIGINT: %v; stderr %q", err, r.stderrLines())
 	}
 	lines := r.stderrLines()
-	if len(lines) == 0 || !strings.Contains(lines[len(lines)-1], "records received") {
+	if len(lines) == 0 || !strings.Contains(lines[len(lines)-1], " received, ") {
 		r.t.Errorf("no summary at exit: %q", lines)
 	}
 }

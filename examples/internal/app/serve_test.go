@@ -68,7 +68,7 @@ func TestMetricsServerShutdown(t *testing.T) {
 		t.Fatalf("status %d, stderr %q", got, rest)
 	}
 	if len(rest) < 2 || !strings.HasPrefix(rest[0], "execsnoop: ") || !strings.Contains(rest[0], " records/s, ") ||
-		!strings.Contains(rest[len(rest)-1], "records received") {
+		!strings.Contains(rest[len(rest)-1], " received, ") {
 		t.Errorf("want -stats lines then a summary, got %q", rest)
 	}
 	if _, err := client.Get(url); err == nil {

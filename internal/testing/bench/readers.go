@@ -230,7 +230,10 @@ func (r *batchCallback) run(ctx context.Context, g *goal) error {
 	var n uint64
 	ctx = idle.With(ctx, func() error { g.delivered.Store(n); return nil })
 	err := r.c.ConsumeBatches(ctx, func(recs []transport.Record) error {
-		for range recs {
+		for _, rec := range recs {
+			if g.lat != nil {
+				g.lat.add(rec.Sample)
+			}
 			if n++; g.reached(n) {
 				return errGoal
 			}

@@ -52,7 +52,9 @@ func LoopBatches(ctx context.Context, name string, lc *Lifecycle, src Source, c 
 	if h == nil {
 		return fmt.Errorf("%s: consume: nil handler: %w", name, transport.ErrInvalidOptions)
 	}
-	e := &Emitter{bh: h, limit: DefaultBatchRecords}
+	// Sources that hand over one record at a time call Emit, which calls
+	// e.h: the batch handler with a slice of one.
+	e := &Emitter{h: PerRecord(h), bh: h, limit: DefaultBatchRecords}
 	if ctx != nil {
 		if s := lend.From[transport.Record](ctx); s != nil {
 			e.opts = s
@@ -153,7 +155,6 @@ type Emitter struct {
 	limit      int                          // records per bh call
 	opts       *lend.Slot[transport.Record] // when set, its Max is the limit
 	slot       *lend.Slot[transport.Record] // non-nil: offer each batch for lending
-	one        [1]transport.Record          // Emit's slice for bh
 	cancelled  *atomic.Bool
 	handlerErr error
 	// ctx and closed are looked at directly every checkEvery records:
@@ -172,14 +173,7 @@ type Emitter struct {
 // once the context is done) means: stop and return it from Drain; r has been
 // handed over either way.
 func (e *Emitter) Emit(r transport.Record) error {
-	var err error
-	if e.bh != nil {
-		e.one[0] = r
-		err = e.bh(e.one[:])
-		e.one[0] = transport.Record{}
-	} else {
-		err = e.h(r)
-	}
+	err := e.h(r)
 	// Counted once the handler has returned: a record whose handler
 	// panics is handed over again by the next Consume (every Source keeps
 	// it) and counted then, once.
@@ -191,14 +185,10 @@ func (e *Emitter) Emit(r transport.Record) error {
 	}
 	// Checked after the handler, never instead of it: the source has
 	// already taken r out of its buffer, so refusing it would lose it.
-	if e.cancelled.Load() {
+	// records restarts at every Drain, which the loop follows with its own
+	// look at ctx and Close.
+	if e.cancelled.Load() || e.records%checkEvery == 0 && e.stopRequested() {
 		return errStop
-	}
-	if e.unchecked++; e.unchecked >= checkEvery {
-		e.unchecked = 0
-		if e.stopRequested() {
-			return errStop
-		}
 	}
 	return nil
 }

@@ -509,7 +509,7 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 		// the ring's size (check), so neither can the sample.
 		next := cons + ringbufHdrSize + (ln+7)&^7
 		if next-cons > prod-cons {
-			err = fmt.Errorf("ring: ring buffer %d: record of %d bytes at %d beyond the producer position %d: %w", rg.source, ln, cons, prod, ErrCorrupt)
+			err = recordBeyondProducer(rg.source, ln, cons, prod)
 			break
 		}
 		if hdr&ringbufDiscardBit == 0 {
@@ -584,4 +584,13 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 		rg.store(cons)
 	}
 	return n, cons - start, busy, err
+}
+
+// recordBeyondProducer is slice's error for a record longer than what the
+// producer published. It is a function of its own, not inlined, so that the
+// formatting stays out of the reader's hot loop.
+//
+//go:noinline
+func recordBeyondProducer(source int, ln, cons, prod uintptr) error {
+	return fmt.Errorf("ring: ring buffer %d: record of %d bytes at %d beyond the producer position %d: %w", source, ln, cons, prod, ErrCorrupt)
 }

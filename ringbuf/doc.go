@@ -64,7 +64,11 @@
 //
 // Coalescing does nothing for producers that choose their own wake-ups
 // (BPF_RB_NO_WAKEUP, BPF_RB_FORCE_WAKEUP): they never wake a reader for
-// having caught up. Measured with examples/bench (-coalesce), it raises an
-// adaptive producer's end-to-end rate by up to about 2x for small samples;
-// see BENCHMARKS.md.
+// having caught up; and it hurts a producer that forces a wake-up once enough
+// data waits (bpf_ringbuf_query): the held-back record counts as waiting, so
+// nearly every record forces one. Measured with examples/bench (-coalesce),
+// it raises an adaptive producer's end-to-end rate by up to about 2x for
+// small samples, and at 128 and 532 bytes it can lose more samples than
+// without it when the ring is small for the rate (the ring must absorb a
+// tick): see BENCHMARKS.md.
 package ringbuf

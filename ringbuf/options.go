@@ -30,6 +30,14 @@ type Options struct {
 	// the rate falls it waits for wake-ups again. See "Wake-up
 	// coalescing" in the package doc. At least 100 µs; BackendNative
 	// only. Zero (the default) is off.
+	//
+	// Only for adaptive producers: a producer that forces wake-ups by the
+	// amount of data waiting (bpf_ringbuf_query(BPF_RB_AVAIL_DATA), as
+	// bpf.Options' WakeupBytes policy does) sees the record the consumer
+	// holds back as waiting and forces a wake-up on nearly every record,
+	// which made such producers 5-10x slower end to end in
+	// examples/bench. Producers with BPF_RB_NO_WAKEUP gain nothing either:
+	// use DrainInterval for them.
 	Coalesce time.Duration
 	// Reorder, when set, merges several rings (NewMulti, NewArrayOfMaps)
 	// into timestamp order (see transport.Reorder). Records then own their

@@ -250,7 +250,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		for _, p := range paths {
 			vs = append(vs, variant{p, 0})
 		}
-		if *coalesce > 0 && transports[c.transport].Ringbuf() {
+		// Coalescing is for adaptive producers: one that forces wake-ups by
+		// the data waiting (bytes) sees the held-back record as waiting.
+		if *coalesce > 0 && transports[c.transport].Ringbuf() && c.wakeup == "adaptive" {
 			for _, p := range paths {
 				if p != bench.Raw && p != bench.Libbpf {
 					vs = append(vs, variant{p, *coalesce})

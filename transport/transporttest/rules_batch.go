@@ -178,31 +178,14 @@ func testBatchHandler(t *testing.T, e *env) {
 
 // The batch handler path makes no allocation per record.
 func testBatchHandlerZeroAllocs(t *testing.T, e *env) {
-	if raceEnabled {
-		t.Skip("allocation counts are not meaningful under the race detector")
-	}
-	n := e.produce(t, e.batch(1000))
-	if n < 100 {
-		t.Skipf("capacity %d too small to measure allocations per record", n)
-	}
-	count := 0
-	h := func(rs []transport.Record) error {
-		if count += len(rs); count >= n {
-			return errEnough
-		}
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
-	defer cancel()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	err := e.c.ConsumeBatches(ctx, h)
-	runtime.ReadMemStats(&after)
-	if !errors.Is(err, errEnough) {
-		t.Fatalf("ConsumeBatches returned %v after %d of %d records", err, count, n)
-	}
-	allocs := after.Mallocs - before.Mallocs
-	if perRecord := float64(allocs) / float64(n); perRecord >= 0.1 {
-		t.Errorf("ConsumeBatches made %d allocations for %d records (%.2f per record), want none per record", allocs, n, perRecord)
-	}
+	checkNoAllocsPerRecord(t, e, "ConsumeBatches", func(ctx context.Context, n int) (int, error) {
+		count := 0
+		err := e.c.ConsumeBatches(ctx, func(rs []transport.Record) error {
+			if count += len(rs); count >= n {
+				return errEnough
+			}
+			return nil
+		})
+		return count, err
+	})
 }

@@ -162,6 +162,23 @@ func testStatsAfterClose(t *testing.T, e *env) {
 
 // The callback path makes no allocation per record.
 func testZeroAllocs(t *testing.T, e *env) {
+	checkNoAllocsPerRecord(t, e, "Consume", func(ctx context.Context, n int) (int, error) {
+		count := 0
+		err := e.c.Consume(ctx, func(transport.Record) error {
+			if count++; count == n {
+				return errEnough
+			}
+			return nil
+		})
+		return count, err
+	})
+}
+
+// checkNoAllocsPerRecord produces up to 1000 records and fails t unless
+// consume, which must stop with errEnough once its handler has seen n
+// records and return how many it saw, makes fewer than 0.1 allocations per
+// record: a few per call are fine, one per record is not.
+func checkNoAllocsPerRecord(t *testing.T, e *env, what string, consume func(ctx context.Context, n int) (int, error)) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
@@ -169,26 +186,18 @@ func testZeroAllocs(t *testing.T, e *env) {
 	if n < 100 {
 		t.Skipf("capacity %d too small to measure allocations per record", n)
 	}
-	count := 0
-	h := func(transport.Record) error {
-		if count++; count == n {
-			return errEnough
-		}
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	err := e.c.Consume(ctx, h)
+	count, err := consume(ctx, n)
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, errEnough) {
-		t.Fatalf("Consume returned %v after %d of %d records", err, count, n)
+		t.Fatalf("%s returned %v after %d of %d records", what, err, count, n)
 	}
-	// A few allocations per Consume call are fine; one per record is not.
 	allocs := after.Mallocs - before.Mallocs
 	if perRecord := float64(allocs) / float64(n); perRecord >= 0.1 {
-		t.Errorf("Consume made %d allocations for %d records (%.2f per record), want none per record", allocs, n, perRecord)
+		t.Errorf("%s made %d allocations for %d records (%.2f per record), want none per record", what, allocs, n, perRecord)
 	}
 }
 

@@ -1,6 +1,6 @@
-// Package arena hands out owned copies of samples, and slices for batches,
-// from large shared allocations, so that owning a record's bytes does not cost
-// one allocation per record.
+// Package arena hands out owned copies of samples from large shared
+// allocations, so that owning a record's bytes does not cost one allocation
+// per record.
 package arena
 
 // Bytes copies samples into large shared chunks. A chunk stays alive while any
@@ -28,21 +28,4 @@ func (a *Bytes) Copy(b []byte) []byte {
 	// Cap the capacity so an append by the receiver cannot overwrite the
 	// next sample.
 	return a.buf[n:len(a.buf):len(a.buf)]
-}
-
-// Slab hands out slices for batches from larger allocations.
-type Slab[T any] struct {
-	buf []T
-	// Chunk is how many elements each allocation holds.
-	Chunk int
-}
-
-// Take returns an empty slice with capacity n.
-func (s *Slab[T]) Take(n int) []T {
-	if n > cap(s.buf)-len(s.buf) {
-		s.buf = make([]T, 0, max(s.Chunk, n))
-	}
-	start := len(s.buf)
-	s.buf = s.buf[:start+n]
-	return s.buf[start : start : start+n]
 }

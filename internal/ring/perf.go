@@ -448,12 +448,11 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 		if n >= limitRecords || r.p.closed.Load() || tail-start >= limitBytes {
 			break
 		}
-		if tail-rg.pub >= publishBytes {
-			if len(b.recs) > 0 {
-				rg.store(b.start) // not past records not yet handed over
-			} else {
-				rg.store(tail)
-			}
+		// Never past records gathered but not yet handed over: while a
+		// batch is being gathered, its flush comes first (within
+		// batchBytes).
+		if len(b.recs) == 0 && tail-rg.pub >= publishBytes {
+			rg.store(tail)
 		}
 		if tail == head {
 			if head = atomic.LoadUint64(&rg.meta.Data_head); head == tail {

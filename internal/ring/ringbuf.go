@@ -522,7 +522,7 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 					// Published as consumed only after the
 					// handler returns.
 					rg.cons = uintptr(b.start)
-					if err = b.flush(emit, rg.lent, uint64(next), uint64(rg.pub)); err != nil {
+					if err = b.flush(emit, rg.lent, uint64(next), uint64(rg.pub)); err != nil || r.p.closed.Load() {
 						cons = next // handed over: the handler saw it
 						break
 					}
@@ -530,14 +530,10 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 			} else {
 				// Published as consumed only after emit returns.
 				rg.cons = cons
-				if err = emit.Emit(transport.Record{Sample: sample, CPU: transport.NoCPU, Source: rg.source}); err != nil {
+				if err = emit.Emit(transport.Record{Sample: sample, CPU: transport.NoCPU, Source: rg.source}); err != nil || r.p.closed.Load() {
 					cons = next // handed over: the handler saw it
 					break
 				}
-			}
-			if r.p.closed.Load() {
-				cons = next
-				break
 			}
 		}
 		cons = next
@@ -554,13 +550,10 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 		}
 		// Only once more records are known to follow: a slice that
 		// caught up holds its last record back (below). Never past
-		// records gathered but not yet handed over.
-		if cons-rg.pub >= publishBytes {
-			if len(b.recs) > 0 {
-				rg.store(uintptr(b.start))
-			} else {
-				rg.store(cons)
-			}
+		// records gathered but not yet handed over: while a batch is
+		// being gathered, its flush comes first (within batchBytes).
+		if len(b.recs) == 0 && cons-rg.pub >= publishBytes {
+			rg.store(cons)
 		}
 	}
 	if len(b.recs) > 0 {

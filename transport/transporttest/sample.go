@@ -9,9 +9,9 @@ import (
 const (
 	// SampleHeaderSize is the size of the SampleHeader that every sample of
 	// a KernelProducer starts with, and the smallest sample size.
-	SampleHeaderSize = producer.HeaderSize
+	SampleHeaderSize = 24
 	// MaxSampleSize is the largest sample a KernelProducer emits.
-	MaxSampleSize = producer.MaxSample
+	MaxSampleSize = 4096
 )
 
 // SampleHeader is the start of every KernelProducer sample, in host byte

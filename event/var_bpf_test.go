@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfstream/bpfstream"
 	"github.com/bpfstream/bpfstream/event"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
 	"github.com/bpfstream/bpfstream/internal/testing/streamtest"
-	"github.com/bpfstream/bpfstream/perfbuf"
-	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -33,13 +32,7 @@ func TestVarDecodeRealSamples(t *testing.T) {
 	for _, kind := range []producer.Kind{producer.Perf, producer.RingbufOutput} {
 		t.Run(kind.String(), func(t *testing.T) {
 			p := streamtest.Load(t, producer.Config{Kind: kind, SampleSize: lo, MaxSampleSize: hi})
-			var c transport.Consumer
-			var err error
-			if kind == producer.Perf {
-				c, err = perfbuf.New(p.Map(), perfbuf.Options{})
-			} else {
-				c, err = ringbuf.New(p.Map(), ringbuf.Options{})
-			}
+			c, err := bpfstream.Open(p.Map(), bpfstream.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

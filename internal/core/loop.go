@@ -161,9 +161,8 @@ type Emitter struct {
 	// cancelled is set by a context.AfterFunc goroutine, which may run
 	// only after a handler that cancelled its own context has received
 	// thousands more records.
-	ctx       context.Context
-	closed    <-chan struct{}
-	unchecked int
+	ctx    context.Context
+	closed <-chan struct{}
 	// Counted here and published once per Drain: an atomic add per record
 	// is a measurable share of the cost of a record.
 	records, bytes uint64
@@ -223,14 +222,10 @@ func (e *Emitter) EmitBatch(recs []transport.Record, nbytes uint64) error {
 		e.handlerErr = err
 		return err
 	}
-	if e.cancelled.Load() {
+	// As in Emit: a direct look each time the record count passes a
+	// multiple of checkEvery.
+	if e.cancelled.Load() || (e.records-uint64(len(recs)))/checkEvery != e.records/checkEvery && e.stopRequested() {
 		return errStop
-	}
-	if e.unchecked += len(recs); e.unchecked >= checkEvery {
-		e.unchecked = 0
-		if e.stopRequested() {
-			return errStop
-		}
 	}
 	return nil
 }

@@ -176,17 +176,63 @@ func (e *Emitter) Emit(r transport.Record) error {
 	// Counted once the handler has returned: a record whose handler
 	// panics is handed over again by the next Consume (every Source keeps
 	// it) and counted then, once.
-	e.records++
-	e.bytes += uint64(len(r.Sample))
+	e.Handed(len(r.Sample))
 	if err != nil {
-		e.handlerErr = err
-		return err
+		return e.Failed(err)
 	}
 	// Checked after the handler, never instead of it: the source has
 	// already taken r out of its buffer, so refusing it would lose it.
 	// records restarts at every Drain, which the loop follows with its own
 	// look at ctx and Close.
-	if e.cancelled.Load() || e.records%checkEvery == 0 && e.stopRequested() {
+	if e.Due() {
+		return e.Checkpoint()
+	}
+	return nil
+}
+
+// The native readers walk their buffers in runs and call the handler
+// themselves, with the primitives below, instead of one Emit per record:
+// within a run a record costs its handler call and the count, nothing else.
+//
+//	h := emit.Handler()
+//	for budget := emit.Budget(); budget > 0 && <records left>; budget-- {
+//		err := h(rec)
+//		emit.Handed(len(rec.Sample))
+//		if err != nil {
+//			return emit.Failed(err)
+//		}
+//	}
+//	if emit.Due() {
+//		if err := emit.Checkpoint(); err != nil { ... }
+//	}
+
+// Handler returns the per-record handler.
+func (e *Emitter) Handler() transport.Handler { return e.h }
+
+// Budget is how many records a source may hand over with Handler before it
+// must look at Due: at most checkEvery.
+func (e *Emitter) Budget() int { return checkEvery - int(e.records%checkEvery) }
+
+// Handed counts a record of nbytes whose handler has returned.
+func (e *Emitter) Handed(nbytes int) {
+	e.records++
+	e.bytes += uint64(nbytes)
+}
+
+// Failed records the handler's error err and returns it.
+func (e *Emitter) Failed(err error) error {
+	e.handlerErr = err
+	return err
+}
+
+// Due reports whether a Checkpoint is due: a Budget of records has been
+// handed over since the last one.
+func (e *Emitter) Due() bool { return e.records%checkEvery == 0 }
+
+// Checkpoint returns errStop once the context is done or the consumer is
+// closed: the source must then stop and return it from Drain.
+func (e *Emitter) Checkpoint() error {
+	if e.cancelled.Load() || e.stopRequested() {
 		return errStop
 	}
 	return nil
@@ -219,13 +265,12 @@ func (e *Emitter) EmitBatch(recs []transport.Record, nbytes uint64) error {
 	e.records += uint64(len(recs))
 	e.bytes += nbytes
 	if err != nil {
-		e.handlerErr = err
-		return err
+		return e.Failed(err)
 	}
-	// As in Emit: a direct look each time the record count passes a
-	// multiple of checkEvery.
-	if e.cancelled.Load() || (e.records-uint64(len(recs)))/checkEvery != e.records/checkEvery && e.stopRequested() {
-		return errStop
+	// As in Emit: a look each time the record count passes a multiple of
+	// checkEvery.
+	if (e.records-uint64(len(recs)))/checkEvery != e.records/checkEvery {
+		return e.Checkpoint()
 	}
 	return nil
 }

@@ -16,21 +16,32 @@ type batch struct {
 	start uint64 // buffer position of the first record
 }
 
-// add appends a record of sample, cpu and source, which starts at buffer
-// position pos. It writes the record in place: building it on the stack and
-// copying it in cost as much as the rest of a record's reading.
-func (b *batch) add(sample []byte, cpu, source int, pos uint64) {
+// room returns the batch's records extended to limit records (at least one
+// more than it holds), for a reader to write the next ones in place and then
+// set recs to what it wrote: building a record on the stack and copying it
+// in cost as much as the rest of a record's reading. An empty batch starts at
+// buffer position pos.
+func (b *batch) room(limit int, pos uint64) []transport.Record {
 	n := len(b.recs)
 	if n == 0 {
 		b.start = pos
 	}
-	if n == cap(b.recs) {
-		b.recs = append(b.recs, transport.Record{})
-	} else {
-		b.recs = b.recs[:n+1]
+	limit = max(limit, n+1)
+	if cap(b.recs) < limit {
+		grown := make([]transport.Record, n, limit)
+		copy(grown, b.recs)
+		b.recs = grown
 	}
-	r := &b.recs[n]
+	return b.recs[:limit]
+}
+
+// add appends a record of sample, cpu and source, which starts at buffer
+// position pos.
+func (b *batch) add(sample []byte, cpu, source int, pos uint64) {
+	recs := b.room(len(b.recs)+1, pos)
+	r := &recs[len(recs)-1]
 	r.Sample, r.CPU, r.Source = sample, cpu, source
+	b.recs = recs
 	b.bytes += uint64(len(sample))
 }
 

@@ -355,6 +355,11 @@ func (rg *perfRing) header(tail, head uint64) (typ uint32, size uint64, err erro
 	return typ, size, nil
 }
 
+// slice hands over up to one slice of rg's records, in order, and publishes
+// the new position. It walks the buffer in runs (runRecords, runBatch) that
+// take whole samples not wrapping around the buffer's end and look at nothing
+// else; any other record (one that wraps, a lost-sample record, a corrupt
+// one) ends the run and goes through record, one at a time.
 func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err error) {
 	tail := rg.tail
 	head := atomic.LoadUint64(&rg.meta.Data_head)
@@ -366,98 +371,57 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 	limitBytes := uint64(r.opts.SliceBytes)
 	publishBytes := uint64(r.opts.PublishBytes)
 	batched := emit.Batched()
-	lending := emit.Slot() != nil
 	b := &r.batch
 	for {
-		var typ uint32
-		var size uint64
-		if typ, size, err = rg.header(tail, head); err != nil {
-			break
-		}
-		off := tail & rg.mask
-		hp := unsafe.Add(rg.data, off)
-		rec := hp
-		if off+size > rg.size {
-			// Wraps around the end: copy both parts together, into
-			// the scratch buffer, which a batch being gathered may
-			// still point into (hand it over first), or, when the
-			// batch may be kept, into memory of its own.
-			buf := r.scratch
-			if lending {
-				buf = make([]byte, size)
-			} else if len(b.recs) > 0 {
-				rg.tail = b.start
-				if err = b.flush(emit, rg.lent, tail, rg.pub); err != nil {
-					break
-				}
-			}
-			first := rg.size - off
-			copy(buf, unsafe.Slice((*byte)(hp), first))
-			copy(buf[first:], unsafe.Slice((*byte)(rg.data), size-first))
-			rec = unsafe.Pointer(&buf[0])
-		}
-		switch typ {
-		case perfRecordSample:
-			if size < perfHeaderSize+4 {
-				err = fmt.Errorf("ring: perf buffer of CPU %d: sample record of %d bytes has no room for its size: %w", rg.cpu, size, ErrCorrupt)
-				break
-			}
-			raw := uint64(*(*uint32)(unsafe.Add(rec, perfHeaderSize)))
-			if perfHeaderSize+4+raw > size {
-				err = fmt.Errorf("ring: perf buffer of CPU %d: sample of %d bytes in a record of %d: %w", rg.cpu, raw, size, ErrCorrupt)
-				break
-			}
-			sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfHeaderSize+4)), raw)
-			n++
+		// A run takes only records that lie before head, which is at
+		// most the buffer's size ahead of an aligned tail: record checks
+		// that, reporting ErrCorrupt, for the first record it sees.
+		var rn int
+		if tail&7 == 0 && head-tail <= rg.size {
 			if batched {
-				b.add(sample, rg.cpu, 0, tail)
-				if len(b.recs) >= emit.BatchLimit() || tail+size-b.start >= batchBytes {
-					rg.tail = b.start
-					err = b.flush(emit, rg.lent, tail+size, rg.pub)
-				}
+				rn, tail, err = r.runBatch(rg, emit, tail, head, start+limitBytes, limitRecords-n)
 			} else {
-				rg.tail = tail
-				err = emit.Emit(transport.Record{Sample: sample, CPU: rg.cpu})
+				rn, tail, err = r.runRecords(rg, emit, tail, head, min(start+limitBytes, rg.pub+publishBytes), limitRecords-n)
 			}
-		case perfRecordLost:
-			if size >= perfHeaderSize+16 {
-				// struct { u64 id; u64 lost; } after the header.
-				lost := *(*uint64)(unsafe.Add(rec, perfHeaderSize+8))
-				// Counted now: consumed even if OnLost panics.
-				// A batch being gathered keeps the position
-				// before it.
-				if len(b.recs) == 0 {
-					rg.tail = tail + size
-				}
-				r.opts.Counters.AddLost(rg.cpu, lost)
-				if r.opts.OnLost != nil {
-					r.opts.OnLost(rg.cpu, lost)
-				}
-			}
-		default:
-			// Other record types (none are expected for a BPF output
-			// event) are skipped.
+			n += rn
 		}
-		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				tail += size // the handler saw the record
-			}
+		if err != nil || n >= limitRecords || tail-start >= limitBytes {
 			break
 		}
-		tail += size
-		if n >= limitRecords || r.p.closed.Load() || tail-start >= limitBytes {
+		if !batched && emit.Due() {
+			if err = emit.Checkpoint(); err != nil {
+				break
+			}
+		}
+		if r.p.closed.Load() {
 			break
+		}
+		if tail != head && (rn == 0 || !r.takes(rg, tail, head)) {
+			// The run stopped at a record it does not take.
+			var size uint64
+			rn, size, err = r.record(rg, emit, tail, head)
+			n += rn
+			if err != nil {
+				if !errors.Is(err, ErrCorrupt) {
+					tail += size // the handler saw the record
+				}
+				break
+			}
+			tail += size
+			if n >= limitRecords || r.p.closed.Load() || tail-start >= limitBytes {
+				break
+			}
+		}
+		if tail == head {
+			if head = atomic.LoadUint64(&rg.meta.Data_head); head == tail {
+				break
+			}
 		}
 		// Never past records gathered but not yet handed over: while a
 		// batch is being gathered, its flush comes first (within
 		// batchBytes).
 		if len(b.recs) == 0 && tail-rg.pub >= publishBytes {
 			rg.store(tail)
-		}
-		if tail == head {
-			if head = atomic.LoadUint64(&rg.meta.Data_head); head == tail {
-				break
-			}
 		}
 	}
 	if len(b.recs) > 0 {
@@ -471,4 +435,171 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 	rg.tail = tail
 	rg.store(tail)
 	return n, tail - start, err
+}
+
+// perfSampleHeader is the bytes of a sample record before its data: the
+// record header and the raw data's u32 size.
+const perfSampleHeader = perfHeaderSize + 4
+
+// sample returns the data of the record at tail if a run takes it: a whole
+// sample record, 8-byte aligned, before head and not wrapping around the
+// buffer's end, whose data fits in it; ok is false for any other record.
+func (rg *perfRing) sample(tail, head uint64) (data unsafe.Pointer, ln, size uint64, ok bool) {
+	off := tail & rg.mask
+	hp := unsafe.Add(rg.data, off)
+	size = uint64(*(*uint16)(unsafe.Add(hp, 6)))
+	if *(*uint32)(hp) != perfRecordSample || size < perfSampleHeader || size&7 != 0 || size > head-tail || off+size > rg.size {
+		return nil, 0, 0, false
+	}
+	ln = uint64(*(*uint32)(unsafe.Add(hp, perfHeaderSize)))
+	if ln > size-perfSampleHeader {
+		return nil, 0, 0, false
+	}
+	return unsafe.Add(hp, perfSampleHeader), ln, size, true
+}
+
+// takes reports whether a run takes the record at tail.
+func (r *Perf) takes(rg *perfRing, tail, head uint64) bool {
+	_, _, _, ok := rg.sample(tail, head)
+	return ok
+}
+
+// runRecords hands the samples from tail on to the per-record handler, up to
+// stop (a buffer position), at most limit records and the emitter's Budget.
+// It returns the records handed over and the position after them.
+func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
+	h := emit.Handler()
+	closed := &r.p.closed
+	cpu := rg.cpu
+	for k := min(emit.Budget(), limit); k > 0 && tail < min(head, stop); k-- {
+		data, ln, size, ok := rg.sample(tail, head)
+		if !ok {
+			break
+		}
+		// Published as consumed only after the handler returns: the
+		// next Drain hands a record whose handler panicked over again.
+		rg.tail = tail
+		herr := h(transport.Record{Sample: unsafe.Slice((*byte)(data), ln), CPU: cpu})
+		emit.Handed(int(ln))
+		n++
+		tail += size
+		if herr != nil {
+			return n, tail, emit.Failed(herr)
+		}
+		if closed.Load() {
+			// Once Close has returned, the handler is not called
+			// again.
+			break
+		}
+	}
+	return n, tail, nil
+}
+
+// runBatch gathers the samples from tail on into the batch, up to stop and at
+// most limit records, and hands the batch over when it is full. It returns
+// the records gathered and the position after them.
+func (r *Perf) runBatch(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
+	b := &r.batch
+	cpu := rg.cpu
+	for n < limit {
+		recs := b.room(emit.BatchLimit(), tail)
+		i := len(b.recs)
+		nbytes := b.bytes
+		end := min(head, stop, b.start+batchBytes)
+		for i < len(recs) && n < limit && tail < end {
+			data, ln, size, ok := rg.sample(tail, head)
+			if !ok {
+				break
+			}
+			rec := &recs[i]
+			rec.Sample = unsafe.Slice((*byte)(data), ln)
+			rec.CPU, rec.Source = cpu, 0
+			nbytes += ln
+			i++
+			n++
+			tail += size
+		}
+		b.recs, b.bytes = recs[:i], nbytes
+		if i < len(recs) && tail-b.start < batchBytes {
+			return n, tail, nil // the run ended before the batch was full
+		}
+		rg.tail = b.start
+		if err = b.flush(emit, rg.lent, tail, rg.pub); err != nil || r.p.closed.Load() {
+			return n, tail, err
+		}
+	}
+	return n, tail, nil
+}
+
+// record hands over the record at tail, whatever it is: a sample (one that
+// wraps around the buffer's end is copied first), a lost-sample record
+// (counted), another type (skipped), or a corrupt one (ErrCorrupt). It
+// returns the samples handed over (0 or 1) and the record's size.
+func (r *Perf) record(rg *perfRing, emit *core.Emitter, tail, head uint64) (n int, size uint64, err error) {
+	var typ uint32
+	if typ, size, err = rg.header(tail, head); err != nil {
+		return 0, 0, err
+	}
+	b := &r.batch
+	off := tail & rg.mask
+	hp := unsafe.Add(rg.data, off)
+	rec := hp
+	if off+size > rg.size {
+		// Wraps around the end: copy both parts together, into the
+		// scratch buffer, which a batch being gathered may still point
+		// into (hand it over first), or, when the batch may be kept,
+		// into memory of its own.
+		buf := r.scratch
+		if emit.Slot() != nil {
+			buf = make([]byte, size)
+		} else if len(b.recs) > 0 {
+			rg.tail = b.start
+			if err = b.flush(emit, rg.lent, tail, rg.pub); err != nil {
+				return 0, 0, err
+			}
+		}
+		first := rg.size - off
+		copy(buf, unsafe.Slice((*byte)(hp), first))
+		copy(buf[first:], unsafe.Slice((*byte)(rg.data), size-first))
+		rec = unsafe.Pointer(&buf[0])
+	}
+	switch typ {
+	case perfRecordSample:
+		if size < perfSampleHeader {
+			return 0, size, fmt.Errorf("ring: perf buffer of CPU %d: sample record of %d bytes has no room for its size: %w", rg.cpu, size, ErrCorrupt)
+		}
+		raw := uint64(*(*uint32)(unsafe.Add(rec, perfHeaderSize)))
+		if perfSampleHeader+raw > size {
+			return 0, size, fmt.Errorf("ring: perf buffer of CPU %d: sample of %d bytes in a record of %d: %w", rg.cpu, raw, size, ErrCorrupt)
+		}
+		sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfSampleHeader)), raw)
+		if emit.Batched() {
+			b.add(sample, rg.cpu, 0, tail)
+			if len(b.recs) >= emit.BatchLimit() || tail+size-b.start >= batchBytes {
+				rg.tail = b.start
+				err = b.flush(emit, rg.lent, tail+size, rg.pub)
+			}
+			return 1, size, err
+		}
+		rg.tail = tail
+		return 1, size, emit.Emit(transport.Record{Sample: sample, CPU: rg.cpu})
+	case perfRecordLost:
+		if size >= perfHeaderSize+16 {
+			// struct { u64 id; u64 lost; } after the header.
+			lost := *(*uint64)(unsafe.Add(rec, perfHeaderSize+8))
+			// Counted now: consumed even if OnLost panics. A batch
+			// being gathered keeps the position before it.
+			if len(b.recs) == 0 {
+				rg.tail = tail + size
+			}
+			r.opts.Counters.AddLost(rg.cpu, lost)
+			if r.opts.OnLost != nil {
+				r.opts.OnLost(rg.cpu, lost)
+			}
+		}
+	default:
+		// Other record types (none are expected for a BPF output event)
+		// are skipped.
+	}
+	return 0, size, nil
 }

@@ -478,6 +478,22 @@ func (rg *rbRing) check(cons, prod uintptr) error {
 	return nil
 }
 
+// more reports whether records follow cons, the reader's position, and the
+// producer position: prod, or, when the reader has reached it, the one it
+// has moved to since (checked: ErrCorrupt).
+func (rg *rbRing) more(cons, prod uintptr) (uintptr, bool, error) {
+	if cons != prod {
+		return prod, true, nil
+	}
+	if prod = atomic.LoadUintptr(rg.prodPos); prod == cons {
+		return prod, false, nil
+	}
+	if err := rg.check(cons, prod); err != nil {
+		return prod, false, err
+	}
+	return prod, true, nil
+}
+
 // slice hands over up to one slice of rg's committed records, in order, and
 // publishes the new position.
 func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, busy bool, err error) {
@@ -489,67 +505,167 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 	if err := rg.check(cons, prod); err != nil {
 		return 0, 0, false, err
 	}
-	start, last := cons, cons
+	var end, last uintptr
+	if emit.Batched() {
+		n, end, last, prod, busy, err = r.sliceBatches(rg, emit, cons, prod)
+	} else {
+		n, end, last, prod, busy, err = r.sliceRecords(rg, emit, cons, prod)
+	}
+	rg.cons = end
+	if err == nil && !busy && n > 0 && end == prod && last >= rg.pub {
+		// Caught up with the producer: publish all but the last record.
+		// With the kernel's adaptive wake-ups a commit wakes the reader
+		// when it starts at the published position; holding one record
+		// back means the records committed while we are still reading
+		// (or polling, in Drain) cost the producer no wake-up. Drain
+		// publishes everything before it returns.
+		rg.store(last)
+	} else {
+		rg.store(end)
+	}
+	return n, end - cons, busy, err
+}
+
+// sliceRecords is slice for a per-record handler. It walks the ring in runs
+// that look at nothing but the ring: a run ends where the slice's limits, the
+// publish threshold or the producer position are reached, or once the
+// emitter's Budget of records is handed over; only then are those, the
+// context and Close looked at. It returns the records handed over, the
+// position after them, the position of the last one, the producer position
+// last read, and what slice returns.
+func (r *Ringbuf) sliceRecords(rg *rbRing, emit *core.Emitter, cons, prod uintptr) (n int, end, last, _ uintptr, busy bool, err error) {
+	start := cons
+	last = cons
 	limitRecords := r.opts.SliceRecords
 	limitBytes := uintptr(r.opts.SliceBytes)
 	publishBytes := uintptr(r.opts.PublishBytes)
-	batched := emit.Batched()
-	b := &r.batch
+	h := emit.Handler()
+	closed := &r.p.closed
+	data, mask, source := rg.data, rg.mask, rg.source
+run:
 	for {
-		// The atomic load of len orders it before the reads of the
-		// sample: the kernel clears the busy bit with an xchg after
-		// writing the record.
-		hdr := atomic.LoadUint32((*uint32)(unsafe.Add(rg.data, cons&rg.mask)))
-		if hdr&ringbufBusyBit != 0 {
-			busy = true
-			break
-		}
-		ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
-		// ln < 2^30, so next cannot wrap around; prod-cons is at most
-		// the ring's size (check), so neither can the sample.
-		next := cons + ringbufHdrSize + (ln+7)&^7
-		if next-cons > prod-cons {
-			err = recordBeyondProducer(rg.source, ln, cons, prod)
-			break
-		}
-		if hdr&ringbufDiscardBit == 0 {
-			last = cons
-			sample := unsafe.Slice((*byte)(unsafe.Add(rg.data, (cons+ringbufHdrSize)&rg.mask)), ln)
-			n++
-			if batched {
-				b.add(sample, transport.NoCPU, rg.source, uint64(cons))
-				if len(b.recs) >= emit.BatchLimit() || next-uintptr(b.start) >= batchBytes {
-					// Published as consumed only after the
-					// handler returns.
-					rg.cons = uintptr(b.start)
-					if err = b.flush(emit, rg.lent, uint64(next), uint64(rg.pub)); err != nil || r.p.closed.Load() {
-						cons = next // handed over: the handler saw it
-						break
-					}
-				}
-			} else {
-				// Published as consumed only after emit returns.
+		// Positions are 64-bit byte counts that never wrap, so a run can
+		// compare them directly.
+		stop := min(prod, start+limitBytes, rg.pub+publishBytes)
+		for k := min(emit.Budget(), limitRecords-n); k > 0 && cons < stop; {
+			// The atomic load of len orders it before the reads of
+			// the sample: the kernel clears the busy bit with an xchg
+			// after writing the record.
+			hdr := atomic.LoadUint32((*uint32)(unsafe.Add(data, cons&mask)))
+			if hdr&ringbufBusyBit != 0 {
+				busy = true
+				break run
+			}
+			ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
+			// ln < 2^30, so next cannot wrap around; prod-cons is at
+			// most the ring's size (check), so neither can the sample.
+			next := cons + ringbufHdrSize + (ln+7)&^7
+			if next-cons > prod-cons {
+				err = recordBeyondProducer(rg.source, ln, cons, prod)
+				break run
+			}
+			if hdr&ringbufDiscardBit == 0 {
+				last = cons
+				// Published as consumed only after the handler
+				// returns: the next Drain hands a record whose
+				// handler panicked over again.
 				rg.cons = cons
-				if err = emit.Emit(transport.Record{Sample: sample, CPU: transport.NoCPU, Source: rg.source}); err != nil || r.p.closed.Load() {
+				herr := h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(data, (cons+ringbufHdrSize)&mask)), ln), CPU: transport.NoCPU, Source: source})
+				emit.Handed(int(ln))
+				n++
+				k--
+				if herr != nil {
+					err = emit.Failed(herr)
+				}
+				if herr != nil || closed.Load() {
+					// Once Close has returned, the handler is
+					// not called again.
 					cons = next // handed over: the handler saw it
-					break
+					break run
 				}
 			}
+			cons = next
 		}
-		cons = next
 		if n >= limitRecords || cons-start >= limitBytes {
 			break
 		}
-		if cons == prod {
-			if prod = atomic.LoadUintptr(rg.prodPos); prod == cons {
-				break
-			}
-			if err = rg.check(cons, prod); err != nil {
+		if emit.Due() {
+			if err = emit.Checkpoint(); err != nil {
 				break
 			}
 		}
+		var more bool
+		if prod, more, err = rg.more(cons, prod); !more {
+			break
+		}
 		// Only once more records are known to follow: a slice that
-		// caught up holds its last record back (below). Never past
+		// caught up holds its last record back (see slice).
+		if cons-rg.pub >= publishBytes {
+			rg.store(cons)
+		}
+	}
+	return n, cons, last, prod, busy, err
+}
+
+// sliceBatches is sliceRecords for a batch handler: its runs gather records
+// into the batch, which is handed over when it holds emit.BatchLimit records
+// or spans batchBytes of ring, and when the slice ends.
+func (r *Ringbuf) sliceBatches(rg *rbRing, emit *core.Emitter, cons, prod uintptr) (n int, end, last, _ uintptr, busy bool, err error) {
+	start := cons
+	last = cons
+	limitRecords := r.opts.SliceRecords
+	limitBytes := uintptr(r.opts.SliceBytes)
+	publishBytes := uintptr(r.opts.PublishBytes)
+	data, mask, source := rg.data, rg.mask, rg.source
+	b := &r.batch
+run:
+	for {
+		recs := b.room(emit.BatchLimit(), uint64(cons))
+		i := len(b.recs)
+		nbytes := b.bytes
+		stop := min(prod, start+limitBytes, uintptr(b.start)+batchBytes)
+		for i < len(recs) && n < limitRecords && cons < stop {
+			hdr := atomic.LoadUint32((*uint32)(unsafe.Add(data, cons&mask)))
+			if hdr&ringbufBusyBit != 0 {
+				busy = true
+				break
+			}
+			ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
+			next := cons + ringbufHdrSize + (ln+7)&^7
+			if next-cons > prod-cons {
+				err = recordBeyondProducer(rg.source, ln, cons, prod)
+				break
+			}
+			if hdr&ringbufDiscardBit == 0 {
+				last = cons
+				rec := &recs[i]
+				rec.Sample = unsafe.Slice((*byte)(unsafe.Add(data, (cons+ringbufHdrSize)&mask)), ln)
+				rec.CPU, rec.Source = transport.NoCPU, source
+				nbytes += uint64(ln)
+				i++
+				n++
+			}
+			cons = next
+		}
+		b.recs, b.bytes = recs[:i], nbytes
+		if busy || err != nil {
+			break
+		}
+		if i == len(recs) || cons-uintptr(b.start) >= batchBytes {
+			// Published as consumed only after the handler returns.
+			rg.cons = uintptr(b.start)
+			if err = b.flush(emit, rg.lent, uint64(cons), uint64(rg.pub)); err != nil || r.p.closed.Load() {
+				break run
+			}
+		}
+		if n >= limitRecords || cons-start >= limitBytes {
+			break
+		}
+		var more bool
+		if prod, more, err = rg.more(cons, prod); !more {
+			break
+		}
+		// Only once more records are known to follow, and never past
 		// records gathered but not yet handed over: while a batch is
 		// being gathered, its flush comes first (within batchBytes).
 		if len(b.recs) == 0 && cons-rg.pub >= publishBytes {
@@ -564,19 +680,7 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 			err = ferr
 		}
 	}
-	rg.cons = cons
-	if err == nil && !busy && n > 0 && cons == prod && last >= rg.pub {
-		// Caught up with the producer: publish all but the last record.
-		// With the kernel's adaptive wake-ups a commit wakes the reader
-		// when it starts at the published position; holding one record
-		// back means the records committed while we are still reading
-		// (or polling, in Drain) cost the producer no wake-up. Drain
-		// publishes everything before it returns.
-		rg.store(last)
-	} else {
-		rg.store(cons)
-	}
-	return n, cons - start, busy, err
+	return n, cons, last, prod, busy, err
 }
 
 // recordBeyondProducer is slice's error for a record longer than what the

@@ -2,50 +2,130 @@ package ring
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// BenchmarkRingbufSlice measures the reader's cost per record alone: a ring
+// The benchmarks below measure the readers' cost per record alone: a buffer
 // in ordinary memory, filled with 24-byte samples once, read again and again
-// (the records stay in cache, unlike a ring the kernel just filled, so this
-// is the loop's own cost).
-func BenchmarkRingbufSlice(b *testing.B) {
+// (the records stay in cache, unlike a buffer the kernel just filled, so this
+// is the loops' own cost).
+const (
+	benchBufferSize = 1 << 16
+	benchSample     = 24
+)
+
+// benchEmitters runs bench with a per-record and a batch handler that count.
+func benchEmitters(b *testing.B, bench func(b *testing.B, emit *core.Emitter, n *int)) {
 	b.Run("callback", func(b *testing.B) {
 		var n int
-		benchmarkRingbufSlice(b, core.NewEmitter(func(transport.Record) error { n++; return nil }), &n)
+		bench(b, core.NewEmitter(func(transport.Record) error { n++; return nil }), &n)
 	})
 	b.Run("batch", func(b *testing.B) {
 		var n int
-		benchmarkRingbufSlice(b, core.NewBatchEmitter(func(recs []transport.Record) error { n += len(recs); return nil }, 256, nil), &n)
+		bench(b, core.NewBatchEmitter(func(recs []transport.Record) error { n += len(recs); return nil }, 256, nil), &n)
 	})
 }
 
-func benchmarkRingbufSlice(b *testing.B, emit *core.Emitter, n *int) {
-	const size = 1 << 16
-	const sample = 24
-	const rec = ringbufHdrSize + sample
-	mem := make([]byte, 2*size)
-	for off := 0; off+rec <= size; off += rec {
-		binary.NativeEndian.PutUint32(mem[off:], sample)
+func BenchmarkRingbufSlice(b *testing.B) {
+	benchEmitters(b, func(b *testing.B, emit *core.Emitter, n *int) {
+		const rec = ringbufHdrSize + benchSample
+		mem := make([]byte, 2*benchBufferSize)
+		for off := 0; off+rec <= benchBufferSize; off += rec {
+			binary.NativeEndian.PutUint32(mem[off:], benchSample)
+		}
+		records := benchBufferSize / rec
+		var consPos, prodPos uintptr
+		rg := &rbRing{consPos: &consPos, prodPos: &prodPos, data: unsafe.Pointer(&mem[0]), mask: benchBufferSize - 1, size: benchBufferSize}
+		r := &Ringbuf{p: &poller{}, opts: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}
+		b.ResetTimer()
+		for done := 0; done < b.N; done += records {
+			rg.cons, rg.pub, consPos = 0, 0, 0
+			prodPos = uintptr(records * rec)
+			if _, _, _, err := r.slice(rg, emit); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		if *n < b.N {
+			b.Fatalf("%d records handed over, want %d", *n, b.N)
+		}
+	})
+}
+
+func BenchmarkPerfSlice(b *testing.B) {
+	benchEmitters(b, func(b *testing.B, emit *core.Emitter, n *int) {
+		const rec = perfSampleHeader + benchSample + 4 // aligned to 8
+		mem := make([]byte, benchBufferSize)
+		for off := 0; off+rec <= benchBufferSize; off += rec {
+			binary.NativeEndian.PutUint32(mem[off:], perfRecordSample)
+			binary.NativeEndian.PutUint16(mem[off+6:], rec)
+			binary.NativeEndian.PutUint32(mem[off+perfHeaderSize:], benchSample+4)
+		}
+		records := benchBufferSize / rec
+		var meta unix.PerfEventMmapPage
+		rg := &perfRing{meta: &meta, data: unsafe.Pointer(&mem[0]), size: benchBufferSize, mask: benchBufferSize - 1}
+		r := &Perf{p: &poller{}, opts: PerfOptions{Options: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}}
+		b.ResetTimer()
+		for done := 0; done < b.N; done += records {
+			rg.tail, rg.pub, meta.Data_tail = 0, 0, 0
+			meta.Data_head = uint64(records * rec)
+			if _, _, err := r.slice(rg, emit); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		if *n < b.N {
+			b.Fatalf("%d records handed over, want %d", *n, b.N)
+		}
+	})
+}
+
+// BenchmarkRingbufFloor is the least a Go reader can do per record, for
+// comparison with BenchmarkRingbufSlice: libbpf's ring_buffer__consume loop
+// (load the header, call the handler, publish the position) and nothing
+// else: no limits, no counting, no look at the context or Close.
+func BenchmarkRingbufFloor(b *testing.B) {
+	const rec = ringbufHdrSize + benchSample
+	mem := make([]byte, 2*benchBufferSize)
+	for off := 0; off+rec <= benchBufferSize; off += rec {
+		binary.NativeEndian.PutUint32(mem[off:], benchSample)
 	}
-	records := size / rec
-	var consPos, prodPos uintptr
-	rg := &rbRing{consPos: &consPos, prodPos: &prodPos, data: unsafe.Pointer(&mem[0]), mask: size - 1, size: size}
-	r := &Ringbuf{p: &poller{}, opts: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}
+	records := benchBufferSize / rec
+	var n int
+	h := transport.Handler(func(transport.Record) error { n++; return nil })
+	var consPos uintptr
 	b.ResetTimer()
 	for done := 0; done < b.N; done += records {
-		rg.cons, rg.pub, consPos = 0, 0, 0
-		prodPos = uintptr(records * rec)
-		if _, _, _, err := r.slice(rg, emit); err != nil {
-			b.Fatal(err)
-		}
+		consPos = 0
+		floorLoop(unsafe.Pointer(&mem[0]), benchBufferSize-1, &consPos, uintptr(records*rec), h)
 	}
 	b.StopTimer()
-	if *n < b.N {
-		b.Fatalf("%d records handed over, want %d", *n, b.N)
+	if n < b.N {
+		b.Fatalf("%d records handed over, want %d", n, b.N)
+	}
+}
+
+//go:noinline
+func floorLoop(data unsafe.Pointer, mask uintptr, consPos *uintptr, prod uintptr, h transport.Handler) {
+	for cons := *consPos; cons < prod; {
+		hdr := atomic.LoadUint32((*uint32)(unsafe.Add(data, cons&mask)))
+		if hdr&ringbufBusyBit != 0 {
+			return
+		}
+		ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
+		if hdr&ringbufDiscardBit == 0 {
+			if h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(data, (cons+ringbufHdrSize)&mask)), ln), CPU: transport.NoCPU}) != nil {
+				return
+			}
+		}
+		cons += ringbufHdrSize + (ln+7)&^7
+		atomic.StoreUintptr(consPos, cons)
 	}
 }

@@ -22,8 +22,8 @@ var errStop = errors.New("bpfstream: stop requested")
 // Source is what a transport plugs into the shared consume loop.
 type Source interface {
 	// Drain waits until records may be available (it does not wait while
-	// records are already waiting), then calls emit.Emit for each waiting
-	// record, in order. It returns nil after a batch, ErrWake when woken
+	// records are already waiting), then hands each waiting record over,
+	// in order, with emit.Emit (or the run primitives, see Handler). It returns nil after a batch, ErrWake when woken
 	// without records, an error matching transport.ErrClosed once closed, and any
 	// error Emit returns, unchanged, as soon as Emit returns it. A record
 	// for which Emit returned an error has been handed over. A record

@@ -238,8 +238,25 @@ func (r *Ringbuf) publish() {
 	}
 }
 
-// pollRounds is how many empty rounds Drain makes before it sleeps in epoll.
-const pollRounds = 64
+// pollRounds is how many empty rounds Drain makes before it sleeps in epoll,
+// pollGap apart. The gap is what keeps a fast reader from slowing the
+// producer down: polling right behind it, the reader reads each record on
+// the cache line the producer is still writing and the producer position it
+// updates on every reserve, and every look takes those lines away from the
+// producer. Measured end to end (24 and 128 B, adaptive and bytes policies),
+// polling 64 times back to back left the producer at 0.60-0.91x of its rate
+// with a hand-written cilium/ebpf reader; 16 polls 2 µs apart, at
+// 0.86-2.18x. The price is up to ~35 µs of polling each time the producer
+// stops, and up to 2 µs of extra delay for a record that arrives meanwhile.
+const pollRounds = 16
+
+const pollGap = 2 * time.Microsecond
+
+// lag waits d without a system call and without touching the ring.
+func lag(d time.Duration) {
+	for t := time.Now(); time.Since(t) < d; {
+	}
+}
 
 // publishAll publishes every ring's full position and reports whether a
 // ring has records waiting after that.
@@ -361,6 +378,7 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 				// still running commits within microseconds, and its
 				// commits cost it no wake-up meanwhile.
 				polls++
+				lag(pollGap)
 				continue
 			}
 			return nil

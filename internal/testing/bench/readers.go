@@ -270,14 +270,16 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 		}()
 		var n uint64
 		for batch := range s.C {
-			for _, rec := range batch.Records {
-				if g.lat != nil {
-					g.lat.add(rec.Sample)
+			if g.lat != nil {
+				for i := range batch.Records {
+					g.lat.add(batch.Records[i].Sample)
 				}
-				if n++; g.reached(n) {
-					batch.Release()
-					return nil
-				}
+			}
+			// Counted a batch at a time, as the batch-callback path
+			// counts.
+			if n += uint64(len(batch.Records)); g.reached(n) {
+				batch.Release()
+				return nil
 			}
 			batch.Release()
 			g.delivered.Store(n)

@@ -448,14 +448,11 @@ func (rg *perfRing) sample(tail, head uint64) (data unsafe.Pointer, ln, size uin
 	off := tail & rg.mask
 	hp := unsafe.Add(rg.data, off)
 	size = uint64(*(*uint16)(unsafe.Add(hp, 6)))
-	if *(*uint32)(hp) != perfRecordSample || size < perfSampleHeader || size&7 != 0 || size > head-tail || off+size > rg.size {
+	if *(*uint32)(hp) != perfRecordSample || size < perfSampleHeader || size&7 != 0 || size > min(head-tail, rg.size-off) {
 		return nil, 0, 0, false
 	}
 	ln = uint64(*(*uint32)(unsafe.Add(hp, perfHeaderSize)))
-	if ln > size-perfSampleHeader {
-		return nil, 0, 0, false
-	}
-	return unsafe.Add(hp, perfSampleHeader), ln, size, true
+	return unsafe.Add(hp, perfSampleHeader), ln, size, ln <= size-perfSampleHeader
 }
 
 // takes reports whether a run takes the record at tail.

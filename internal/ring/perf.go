@@ -396,7 +396,7 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 		if r.p.closed.Load() {
 			break
 		}
-		if tail != head && (rn == 0 || !r.takes(rg, tail, head)) {
+		if tail != head && (rn == 0 || !rg.takes(tail, head)) {
 			// The run stopped at a record it does not take.
 			var size uint64
 			rn, size, err = r.record(rg, emit, tail, head)
@@ -456,7 +456,7 @@ func (rg *perfRing) sample(tail, head uint64) (data unsafe.Pointer, ln, size uin
 }
 
 // takes reports whether a run takes the record at tail.
-func (r *Perf) takes(rg *perfRing, tail, head uint64) bool {
+func (rg *perfRing) takes(tail, head uint64) bool {
 	_, _, _, ok := rg.sample(tail, head)
 	return ok
 }

@@ -7,7 +7,10 @@ type Stats struct {
 	// length in bytes (perfbuf lengths include the kernel's padding). A
 	// record counts once, also when a native reader hands it over again
 	// after its handler panicked. With a re-ordering stage, a record counts
-	// when it leaves the stage for the handler.
+	// when it leaves the stage for the handler. They are brought up to date
+	// each time the consumer has handed over what was waiting, so while it
+	// is handing records over, and to a stream's receiver, which may hold
+	// records before that, they can trail by up to a buffer's worth.
 	Records uint64
 	Bytes   uint64
 	// Lost counts samples the producer emitted that never reached the

@@ -69,6 +69,10 @@ func testBatchesBorrowed(t *testing.T, e *env) {
 		}
 		releaseAll(held)
 	}
+	// Stats counts a drain's records as the drain ends, which may be after
+	// the receiver has them: end the stream first.
+	cancel()
+	checkStreamEnd(t, s, context.Canceled)
 	e.checkRecords(t, all, true)
 	e.checkStats(t, all)
 	// Released, the buffer is free again.

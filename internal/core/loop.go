@@ -213,6 +213,14 @@ func (e *Emitter) Handler() transport.Handler { return e.h }
 // must look at Due: at most checkEvery.
 func (e *Emitter) Budget() int { return checkEvery - int(e.records%checkEvery) }
 
+// Count is the number of records handed over in this Drain so far.
+func (e *Emitter) Count() uint64 { return e.records }
+
+// Until is the Count at which the next Checkpoint is due: a loop that keeps
+// it in a local compares Count with it after each record instead of
+// counting a Budget down (one live value fewer across the handler call).
+func (e *Emitter) Until() uint64 { return e.records + uint64(e.Budget()) }
+
 // Handed counts a record of nbytes whose handler has returned.
 func (e *Emitter) Handed(nbytes int) {
 	e.records++

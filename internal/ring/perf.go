@@ -463,12 +463,17 @@ func (rg *perfRing) takes(tail, head uint64) bool {
 
 // runRecords hands the samples from tail on to the per-record handler, up to
 // stop (a buffer position), at most limit records and the emitter's Budget.
-// It returns the records handed over and the position after them.
+// It returns the records handed over and the position after them. As in the
+// ringbuf reader's loop, few values stay live across the handler call: the
+// records handed over are counted by the emitter alone.
 func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
 	h := emit.Handler()
 	closed := &r.p.closed
 	cpu := rg.cpu
-	for k := min(emit.Budget(), limit); k > 0 && tail < min(head, stop); k-- {
+	first := emit.Count()
+	until := min(emit.Until(), first+uint64(limit))
+	stop = min(head, stop)
+	for tail < stop && emit.Count() < until {
 		data, ln, size, ok := rg.sample(tail, head)
 		if !ok {
 			break
@@ -478,10 +483,9 @@ func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uin
 		rg.tail = tail
 		herr := h(transport.Record{Sample: unsafe.Slice((*byte)(data), ln), CPU: cpu})
 		emit.Handed(int(ln))
-		n++
 		tail += size
 		if herr != nil {
-			return n, tail, emit.Failed(herr)
+			return int(emit.Count() - first), tail, emit.Failed(herr)
 		}
 		if closed.Load() {
 			// Once Close has returned, the handler is not called
@@ -489,7 +493,7 @@ func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uin
 			break
 		}
 	}
-	return n, tail, nil
+	return int(emit.Count() - first), tail, nil
 }
 
 // runBatch gathers the samples from tail on into the batch, up to stop and at

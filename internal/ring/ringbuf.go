@@ -551,10 +551,16 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 // context and Close looked at. It returns the records handed over, the
 // position after them, the position of the last one, the producer position
 // last read, and what slice returns.
+//
+// Every value live across the handler call costs a spill and a reload per
+// record (Go has no callee-saved registers), so the loop keeps few: the
+// records handed over are the emitter's Count, and the position of the last
+// one is rg.cons, which is set before each call anyway (for a handler that
+// panics).
 func (r *Ringbuf) sliceRecords(rg *rbRing, emit *core.Emitter, cons, prod uintptr) (n int, end, last, _ uintptr, busy bool, err error) {
 	start := cons
-	last = cons
-	limitRecords := r.opts.SliceRecords
+	first := emit.Count()
+	limit := first + uint64(r.opts.SliceRecords)
 	limitBytes := uintptr(r.opts.SliceBytes)
 	publishBytes := uintptr(r.opts.PublishBytes)
 	h := emit.Handler()
@@ -565,7 +571,8 @@ run:
 		// Positions are 64-bit byte counts that never wrap, so a run can
 		// compare them directly.
 		stop := min(prod, start+limitBytes, rg.pub+publishBytes)
-		for k := min(emit.Budget(), limitRecords-n); k > 0 && cons < stop; {
+		until := min(emit.Until(), limit)
+		for cons < stop {
 			// The atomic load of len orders it before the reads of
 			// the sample: the kernel clears the busy bit with an xchg
 			// after writing the record.
@@ -583,28 +590,31 @@ run:
 				break run
 			}
 			if hdr&ringbufDiscardBit == 0 {
-				last = cons
 				// Published as consumed only after the handler
 				// returns: the next Drain hands a record whose
 				// handler panicked over again.
 				rg.cons = cons
 				herr := h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(data, (cons+ringbufHdrSize)&mask)), ln), CPU: transport.NoCPU, Source: source})
 				emit.Handed(int(ln))
-				n++
-				k--
 				if herr != nil {
 					err = emit.Failed(herr)
-				}
-				if herr != nil || closed.Load() {
-					// Once Close has returned, the handler is
-					// not called again.
 					cons = next // handed over: the handler saw it
 					break run
+				}
+				if closed.Load() {
+					// Once Close has returned, the handler is
+					// not called again.
+					cons = next
+					break run
+				}
+				if emit.Count() >= until {
+					cons = next
+					break
 				}
 			}
 			cons = next
 		}
-		if n >= limitRecords || cons-start >= limitBytes {
+		if emit.Count() >= limit || cons-start >= limitBytes {
 			break
 		}
 		if emit.Due() {
@@ -622,7 +632,7 @@ run:
 			rg.store(cons)
 		}
 	}
-	return n, cons, last, prod, busy, err
+	return int(emit.Count() - first), cons, rg.cons, prod, busy, err
 }
 
 // sliceBatches is sliceRecords for a batch handler: its runs gather records

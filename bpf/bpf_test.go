@@ -148,7 +148,7 @@ func checkExecs(t *testing.T, e *Tracer, n int) {
 			mu.Lock()
 			defer mu.Unlock()
 			got[int(v.Pid)]++
-			cpus[rec.CPU] = true
+			cpus[int(rec.CPU)] = true
 			all++
 			if all == n {
 				close(done)

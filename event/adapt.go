@@ -40,9 +40,9 @@ type Item[T any] struct {
 	// Event is the decoded sample; it is the receiver's own copy.
 	Event T
 	// CPU is the CPU of the record (perfbuf), or transport.NoCPU.
-	CPU int
+	CPU int32
 	// Source is the index of the record's map (transport.Record.Source).
-	Source int
+	Source int32
 }
 
 // StreamOptions configure NewStream. The zero value is valid.

@@ -35,7 +35,7 @@ func (f *fake) Consume(ctx context.Context, h transport.Handler) error {
 		f.mu.Lock()
 		f.n++
 		f.mu.Unlock()
-		if err := h(transport.Record{Sample: s, CPU: i % 2, Source: 0}); err != nil {
+		if err := h(transport.Record{Sample: s, CPU: int32(i % 2), Source: 0}); err != nil {
 			return fmt.Errorf("fake: handler: %w", err)
 		}
 	}

@@ -37,9 +37,9 @@ type VarItem[H any] struct {
 	// appending to it copies).
 	Tail []byte
 	// CPU is the CPU of the record (perfbuf), or transport.NoCPU.
-	CPU int
+	CPU int32
 	// Source is the index of the record's map (transport.Record.Source).
-	Source int
+	Source int32
 }
 
 // NewVarStream streams c's records decoded with dec, like NewStream. The

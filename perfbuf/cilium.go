@@ -120,7 +120,7 @@ func (e *errnoError) Unwrap() []error { return []error{e.err, e.errno} }
 // panics, so that the next Drain hands the same record over again.
 func (b *ciliumBackend) emit(emit *core.Emitter) error {
 	b.unfinished = true
-	err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: b.rec.CPU})
+	err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: int32(b.rec.CPU)})
 	b.unfinished = false
 	return err
 }

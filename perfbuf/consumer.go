@@ -85,7 +85,7 @@ func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core
 	return core.Loop(ctx, "perfbuf", c.lc, c.rd, counters, h)
 }
 
-func recordCPU(r transport.Record) int { return r.CPU }
+func recordCPU(r transport.Record) int { return int(r.CPU) }
 
 // Stats implements transport.Consumer. Lost and LostPerCPU are the kernel's
 // counts, so LostKnown is always true.

@@ -96,7 +96,7 @@ func (sc scenario) run(t *testing.T, reader perfbuf.Backend) outcome {
 			if len(s) >= 16 {
 				clear(s[8:16]) // ktime differs between runs
 			}
-			out.recs = append(out.recs, rec{s, r.CPU})
+			out.recs = append(out.recs, rec{s, int(r.CPU)})
 			if got++; got == want {
 				return streamtest.ErrDone
 			}

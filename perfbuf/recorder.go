@@ -79,7 +79,7 @@ func (r *FlightRecorder) Snapshot() ([]transport.Record, error) {
 		if r.rec.LostSamples > 0 {
 			continue
 		}
-		out = append(out, transport.Record{Sample: slices.Clone(r.rec.RawSample), CPU: r.rec.CPU})
+		out = append(out, transport.Record{Sample: slices.Clone(r.rec.RawSample), CPU: int32(r.rec.CPU)})
 	}
 	if err := r.rd.Resume(); err != nil {
 		return nil, errors.Join(readErr, fmt.Errorf("perfbuf: snapshot: resume: %w", err))

@@ -19,7 +19,7 @@ func snapshotSeqs(t *testing.T, r *perfbuf.FlightRecorder) []uint64 {
 	require.NoError(t, err)
 	seqs := make([]uint64, len(recs))
 	for i, rec := range recs {
-		require.Equal(t, 0, rec.CPU)
+		require.Equal(t, int32(0), rec.CPU)
 		h, err := producer.ParseHeader(rec.Sample)
 		require.NoError(t, err)
 		seqs[i] = h.Seq

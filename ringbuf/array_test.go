@@ -64,7 +64,7 @@ func TestArrayOfMapsMergedByTimestamp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err = c.Consume(ctx, func(r transport.Record) error {
-		require.Less(t, r.Source, len(ps))
+		require.Less(t, int(r.Source), len(ps))
 		require.NoError(t, checkers[r.Source].Add(r))
 		ts, _ := producer.Ktime(r.Sample)
 		require.GreaterOrEqual(t, ts, last, "timestamp order")

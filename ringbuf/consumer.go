@@ -12,7 +12,7 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-func recordSource(r transport.Record) int { return r.Source }
+func recordSource(r transport.Record) int { return int(r.Source) }
 
 // Consumer reads one BPF ring buffer. It implements transport.Consumer.
 type Consumer struct {

@@ -80,7 +80,7 @@ func consumeN(t *testing.T, p *producer.Producer, reader ringbuf.Backend, n uint
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err = c.Consume(ctx, func(r transport.Record) error {
-		got = append(got, rec{bytes.Clone(r.Sample), r.CPU, r.Source})
+		got = append(got, rec{bytes.Clone(r.Sample), int(r.CPU), int(r.Source)})
 		if uint64(len(got)) == n {
 			return streamtest.ErrDone
 		}
@@ -194,7 +194,7 @@ func TestNativeMulti(t *testing.T) {
 	defer cancel()
 	err = c.Consume(ctx, func(r transport.Record) error {
 		pos++
-		if r.Source < 0 || r.Source >= len(counts) {
+		if r.Source < 0 || int(r.Source) >= len(counts) {
 			return fmt.Errorf("record %d from source %d", pos, r.Source)
 		}
 		h, err := producer.ParseHeader(r.Sample)

@@ -71,7 +71,7 @@ func TestConcurrentProducers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := c.Consume(ctx, func(r transport.Record) error {
-		require.Equal(t, transport.NoCPU, r.CPU)
+		require.Equal(t, int32(transport.NoCPU), r.CPU)
 		require.Len(t, r.Sample, 64)
 		h, err := producer.ParseHeader(r.Sample)
 		require.NoError(t, err)

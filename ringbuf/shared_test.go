@@ -25,7 +25,7 @@ func consumeExactly(t *testing.T, c transport.Consumer, want uint64) map[int]uin
 	chk := streamtest.Checker{Unordered: true}
 	sources := map[int]uint64{}
 	handler := func(r transport.Record) error {
-		sources[r.Source]++
+		sources[int(r.Source)]++
 		if err := chk.Add(r); err != nil {
 			return err
 		}

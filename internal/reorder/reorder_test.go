@@ -60,7 +60,7 @@ func TestMergesInterleavedStreams(t *testing.T) {
 		}
 		pending[k]--
 		next[k] += uint64(rng.IntN(50))
-		require.NoError(t, s.Push(transport.Record{Sample: sample(next[k], id), CPU: k}, k, c.out))
+		require.NoError(t, s.Push(transport.Record{Sample: sample(next[k], id), CPU: int32(k)}, k, c.out))
 		id++
 	}
 	require.NoError(t, s.Flush(c.out))

@@ -128,7 +128,7 @@ func (k *Holder) Close() {
 }
 
 func (k *Holder) discard() {
-	k.stage.Discard(func(r transport.Record) { k.counters.AddLost(r.CPU, 1) })
+	k.stage.Discard(func(r transport.Record) { k.counters.AddLost(int(r.CPU), 1) })
 }
 
 // DrainTimer validates o (nil means no stage) and returns the drain interval

@@ -37,7 +37,7 @@ func (b *batch) room(limit int, pos uint64) []transport.Record {
 
 // add appends a record of sample, cpu and source, which starts at buffer
 // position pos.
-func (b *batch) add(sample []byte, cpu, source int, pos uint64) {
+func (b *batch) add(sample []byte, cpu, source int32, pos uint64) {
 	recs := b.room(len(b.recs)+1, pos)
 	r := &recs[len(recs)-1]
 	r.Sample, r.CPU, r.Source = sample, cpu, source

@@ -469,7 +469,7 @@ func (rg *perfRing) takes(tail, head uint64) bool {
 func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
 	h := emit.Handler()
 	closed := &r.p.closed
-	cpu := rg.cpu
+	cpu := int32(rg.cpu)
 	first := emit.Count()
 	until := min(emit.Until(), first+uint64(limit))
 	stop = min(head, stop)
@@ -501,7 +501,7 @@ func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uin
 // the records gathered and the position after them.
 func (r *Perf) runBatch(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
 	b := &r.batch
-	cpu := rg.cpu
+	cpu := int32(rg.cpu)
 	for n < limit {
 		recs := b.room(emit.BatchLimit(), tail)
 		i := len(b.recs)
@@ -575,7 +575,7 @@ func (r *Perf) record(rg *perfRing, emit *core.Emitter, tail, head uint64) (n in
 		}
 		sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfSampleHeader)), raw)
 		if emit.Batched() {
-			b.add(sample, rg.cpu, 0, tail)
+			b.add(sample, int32(rg.cpu), 0, tail)
 			if len(b.recs) >= emit.BatchLimit() || tail+size-b.start >= batchBytes {
 				rg.tail = b.start
 				err = b.flush(emit, rg.lent, tail+size, rg.pub)
@@ -583,7 +583,7 @@ func (r *Perf) record(rg *perfRing, emit *core.Emitter, tail, head uint64) (n in
 			return 1, size, err
 		}
 		rg.tail = tail
-		return 1, size, emit.Emit(transport.Record{Sample: sample, CPU: rg.cpu})
+		return 1, size, emit.Emit(transport.Record{Sample: sample, CPU: int32(rg.cpu)})
 	case perfRecordLost:
 		if size >= perfHeaderSize+16 {
 			// struct { u64 id; u64 lost; } after the header.

@@ -565,7 +565,7 @@ func (r *Ringbuf) sliceRecords(rg *rbRing, emit *core.Emitter, cons, prod uintpt
 	publishBytes := uintptr(r.opts.PublishBytes)
 	h := emit.Handler()
 	closed := &r.p.closed
-	data, mask, source := rg.data, rg.mask, rg.source
+	data, mask, source := rg.data, rg.mask, int32(rg.source)
 run:
 	for {
 		// Positions are 64-bit byte counts that never wrap, so a run can
@@ -644,7 +644,7 @@ func (r *Ringbuf) sliceBatches(rg *rbRing, emit *core.Emitter, cons, prod uintpt
 	limitRecords := r.opts.SliceRecords
 	limitBytes := uintptr(r.opts.SliceBytes)
 	publishBytes := uintptr(r.opts.PublishBytes)
-	data, mask, source := rg.data, rg.mask, rg.source
+	data, mask, source := rg.data, rg.mask, int32(rg.source)
 	b := &r.batch
 run:
 	for {

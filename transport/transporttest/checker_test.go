@@ -18,7 +18,7 @@ func rec(t *testing.T, seq uint64, cpu uint32, recCPU int) transport.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return transport.Record{Sample: b, CPU: recCPU}
+	return transport.Record{Sample: b, CPU: int32(recCPU)}
 }
 
 func TestCheckerAcceptsGoodStreams(t *testing.T) {

@@ -105,7 +105,7 @@ func (e *env) rec(r transport.Record) (rec, error) {
 	if err != nil {
 		return rec{}, fmt.Errorf("Producer.Seq on a delivered sample of %d bytes: %v", len(r.Sample), err)
 	}
-	return rec{seq: seq, cpu: r.CPU, source: r.Source, size: len(r.Sample)}, nil
+	return rec{seq: seq, cpu: int(r.CPU), source: int(r.Source), size: len(r.Sample)}, nil
 }
 
 func (c *collector) snapshot() []rec {

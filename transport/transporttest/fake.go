@@ -131,7 +131,7 @@ func (f *Fake) EmitRecord(r transport.Record) error {
 	}
 	f.emitted++
 	if f.opts.Capacity > 0 && f.waitingLocked() >= f.opts.Capacity {
-		f.counters.AddLost(r.CPU, 1)
+		f.counters.AddLost(int(r.CPU), 1)
 		f.finishLocked()
 		f.mu.Unlock()
 		return fmt.Errorf("transporttest: emit: %w", ErrFull)

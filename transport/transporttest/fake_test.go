@@ -35,7 +35,7 @@ func (p *fakeProducer) Produce(t *testing.T, n int) int {
 		}
 		r := transport.Record{Sample: sample, CPU: transport.NoCPU}
 		if p.cpus > 0 {
-			r.CPU = int(p.next) % p.cpus
+			r.CPU = int32(int(p.next) % p.cpus)
 		}
 		p.next++
 		if err := p.f.EmitRecord(r); err != nil && !errors.Is(err, transporttest.ErrFull) {
@@ -442,7 +442,7 @@ func TestFakeInterleavedEmitAndConsume(t *testing.T) {
 			for i := range n {
 				var b [8]byte
 				binary.LittleEndian.PutUint64(b[:], uint64(w)<<32|uint64(i))
-				_ = f.EmitRecord(transport.Record{Sample: b[:], CPU: w})
+				_ = f.EmitRecord(transport.Record{Sample: b[:], CPU: int32(w)})
 			}
 		})
 	}

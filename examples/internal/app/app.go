@@ -141,7 +141,7 @@ func Run(name string, p bpf.Program, transportFlag bool, args []string, stdout, 
 	}
 	var printed uint64
 	h := event.Handler(dec, func(ev *event.Exec, rec transport.Record) error {
-		if err := pr.Print(time.Now(), ev, rec.CPU); err != nil {
+		if err := pr.Print(time.Now(), ev, int(rec.CPU)); err != nil {
 			return err
 		}
 		printed++

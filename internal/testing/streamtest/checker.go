@@ -53,11 +53,11 @@ func (c *Checker) Add(r transport.Record) error {
 	}
 	// Ringbuf records (CPU -1) share one order; perf records are ordered
 	// per CPU only.
-	if prev, ok := c.last[r.CPU]; ok && h.Seq <= prev && !c.Unordered {
+	if prev, ok := c.last[int(r.CPU)]; ok && h.Seq <= prev && !c.Unordered {
 		return c.fail(fmt.Errorf("seq %d after %d on CPU %d: out of order", h.Seq, prev, r.CPU))
 	}
-	c.last[r.CPU] = h.Seq
-	c.perCPU[r.CPU]++
+	c.last[int(r.CPU)] = h.Seq
+	c.perCPU[int(r.CPU)]++
 	c.count++
 	return nil
 }

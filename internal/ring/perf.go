@@ -265,7 +265,10 @@ func (rg *perfRing) store(tail uint64) {
 			rg.lent.Publish(tail)
 			return
 		}
-		atomic.StoreUint64(&rg.meta.Data_tail, tail)
+		// A release store is enough: perf's wake-ups count the bytes
+		// written, whatever the tail, so a reader about to sleep needs no
+		// fence.
+		storeRelease(&rg.meta.Data_tail, tail)
 	}
 }
 

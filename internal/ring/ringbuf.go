@@ -72,8 +72,9 @@ type Ringbuf struct {
 	p        *poller
 	rings    []rbRing
 	opts     Options
-	maxBatch uintptr // bytes one Drain takes at most before returning
-	next     int     // ring the next round starts with
+	maxBatch uintptr       // bytes one Drain takes at most before returning
+	fence    atomic.Uint32 // its read-modify-write is publishAll's full fence
+	next     int           // ring the next round starts with
 	spin     spin
 	co       coalescer
 	batch    batch       // records gathered for a batch handler
@@ -260,11 +261,23 @@ func lag(d time.Duration) {
 
 // publishAll publishes every ring's full position and reports whether a
 // ring has records waiting after that.
+//
+// It is the reader's half of the wake-up handshake: the kernel commits a
+// record and then reads the consumer position to decide whether to wake the
+// reader; the reader publishes its position and then reads the producer
+// position to decide whether to sleep. Each side needs a full fence between
+// its store and its load, or both can read the other's old value and the
+// record waits for the next wake-up. The positions are published with
+// release stores (see storeRelease), so the fence is added here.
 func (r *Ringbuf) publishAll() bool {
-	waiting := false
 	for i := range r.rings {
 		rg := &r.rings[i]
 		rg.store(rg.cons)
+	}
+	r.fence.Add(1)
+	waiting := false
+	for i := range r.rings {
+		rg := &r.rings[i]
 		if atomic.LoadUintptr(rg.prodPos) != rg.cons {
 			waiting = true
 		}
@@ -283,7 +296,7 @@ func (rg *rbRing) store(cons uintptr) {
 			rg.lent.Publish(uint64(cons))
 			return
 		}
-		atomic.StoreUintptr(rg.consPos, cons)
+		storeReleasePtr(rg.consPos, cons)
 	}
 }
 

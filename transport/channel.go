@@ -12,7 +12,8 @@ import (
 // event.NewStream). The zero value is valid.
 type ChannelOptions struct {
 	// Buffer is how many records may wait in the stream's channel; for
-	// Batches it is rounded up to whole batches. Zero means DefaultBuffer.
+	// Batches it is rounded up to whole batches. Zero means DefaultBuffer,
+	// and for borrowed batches (Borrow) BorrowedBatches batches.
 	Buffer int
 	// BatchSize caps the records in one batch (Batches only). Zero means
 	// 1024: handing a batch to a receiver that waits for it costs a
@@ -49,12 +50,23 @@ type ChannelOptions struct {
 	Borrow bool
 }
 
+// BorrowedBatches is how many borrowed batches may wait in a stream's
+// channel by default. A borrowed batch waiting costs no copy and no memory but
+// its Records (the ring space it holds is bounded by the ring itself), while a
+// reader that finds the channel full stops until the receiver has been woken
+// and has taken a batch: with a deeper channel it keeps reading while the
+// receiver wakes up.
+const BorrowedBatches = 16
+
 func (o ChannelOptions) withDefaults() ChannelOptions {
-	if o.Buffer <= 0 {
-		o.Buffer = DefaultBuffer
-	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 1024
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = DefaultBuffer
+		if o.Borrow {
+			o.Buffer = BorrowedBatches * o.BatchSize
+		}
 	}
 	if o.ChunkBytes <= 0 {
 		o.ChunkBytes = 256 << 10

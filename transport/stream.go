@@ -8,7 +8,7 @@ import (
 )
 
 // DefaultBuffer is how many records may wait in a stream's channel when
-// ChannelOptions.Buffer is zero.
+// ChannelOptions.Buffer is zero (for borrowed batches, see BorrowedBatches).
 const DefaultBuffer = 4096
 
 // errStreamClosed is the cancellation cause of a stream stopped by Close.
@@ -23,7 +23,7 @@ var errStreamClosed = errors.New("stream closed")
 //     (except by borrowed batches, see ChannelOptions.Borrow; a Batch's
 //     records are valid until Batch.Release).
 //   - C is buffered (ChannelOptions.Buffer, DefaultBuffer records by
-//     default). A receiver that falls behind blocks the consumer; the kernel
+//     default, BorrowedBatches batches for borrowed batches). A receiver that falls behind blocks the consumer; the kernel
 //     buffer then fills and its losses are counted in Stats.Lost. Nothing is
 //     dropped in user space while the stream runs.
 //   - The stream ends when its context is done, when Close is called on the

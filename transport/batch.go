@@ -65,9 +65,17 @@ func (b *Batch) Release() {
 	}
 }
 
-// release is the finalizer of a borrowed batch: one that becomes unreachable
-// unreleased gives its space back to the kernel buffer.
-func (b *Batch) release() { b.Release() }
+// releaseLeases is the finalizer of a borrowed stream's batch memory: a batch
+// that becomes unreachable unreleased makes its memory unreachable too (only
+// the batch points to it while it is out), which then gives the batch's
+// space back to the kernel buffer. The finalizer is set once, when the
+// memory is allocated, not once per batch: the memory is recycled, and
+// setting a finalizer costs a lock and an allocation in the runtime.
+func (m *batchMem) releaseLeases() {
+	for _, l := range m.leases {
+		l.Release()
+	}
+}
 
 // batcher gathers the records of batch handler calls into batches for
 // Batches. It runs on the consuming goroutine.
@@ -88,6 +96,9 @@ func (b *batcher) start() *Batch {
 	case m = <-b.free:
 	default:
 		m = &batchMem{recs: make([]Record, 0, b.size)}
+		if b.slot != nil {
+			runtime.SetFinalizer(m, (*batchMem).releaseLeases)
+		}
 	}
 	return &Batch{Records: m.recs, mem: m, free: b.free}
 }
@@ -127,9 +138,6 @@ func (b *batcher) take(recs []Record) error {
 				b.cur.Records = append(b.cur.Records, recs...)
 			}
 			b.cur.mem.leases = append(b.cur.mem.leases, lease)
-			if len(b.cur.mem.leases) == 1 {
-				runtime.SetFinalizer(b.cur, (*Batch).release)
-			}
 			if len(b.cur.Records) >= b.size {
 				return b.flush()
 			}

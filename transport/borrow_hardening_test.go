@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -114,6 +115,88 @@ func TestBorrowedBatchesHoldTheBuffer(t *testing.T) {
 				t.Errorf("Stats.Lost = %d: more than the 400 produced while batches were held", st.Lost)
 			}
 			t.Logf("attempted %d: received %d, lost %d", attempted, received, st.Lost)
+		})
+	}
+}
+
+// TestBorrowedBatchDroppedIsCollected checks the safety net ChannelOptions.
+// Borrow documents: a borrowed batch that becomes unreachable unreleased gives
+// its space back to the kernel buffer once the garbage collector finds it, so
+// the producer can use the whole buffer again.
+func TestBorrowedBatchDroppedIsCollected(t *testing.T) {
+	for _, hc := range hardCases() {
+		if hc.name != "perfbuf/native" && hc.name != "ringbuf/native" {
+			continue // the cilium/ebpf readers copy: nothing is lent
+		}
+		t.Run(hc.name, func(t *testing.T) {
+			leakcheck.Check(t)
+			const sample, size, n = 64, 16 << 10, 150 // n records fill about two thirds of the buffer
+			p := streamtest.Load(t, producer.Config{Kind: hc.kind, RingSize: size, SampleSize: sample})
+			c, err := hc.open(p, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s := transport.Batches(ctx, c, transport.ChannelOptions{BatchSize: 16, Borrow: true})
+			defer func() {
+				cancel()
+				for b := range s.C {
+					b.Release()
+				}
+			}()
+			receive := func(want uint64, keep func(*transport.Batch)) {
+				t.Helper()
+				deadline := time.After(10 * time.Second)
+				for got := uint64(0); got < want; {
+					select {
+					case b := <-s.C:
+						got += uint64(len(b.Records))
+						keep(b)
+					case <-deadline:
+						t.Fatalf("received %d records, want %d (Stats %+v)", got, want, c.Stats())
+					}
+				}
+			}
+
+			if err := p.Run(0, n); err != nil {
+				t.Fatal(err)
+			}
+			held := 0
+			receive(n, func(*transport.Batch) { held++ }) // dropped, never released
+			if st := c.Stats(); hc.kind != producer.Perf && st.PendingBytes < n*(sample+8) {
+				t.Fatalf("Stats.PendingBytes = %d with %d records of %d bytes held", st.PendingBytes, n, sample+8)
+			}
+			// The dropped batches' space comes back once the collector
+			// has run their finalizers; for ringbuf, PendingBytes shows it.
+			deadline := time.Now().Add(10 * time.Second)
+			for hc.kind != producer.Perf && c.Stats().PendingBytes != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d dropped batches still hold the ring: Stats %+v", held, c.Stats())
+				}
+				runtime.GC()
+				time.Sleep(10 * time.Millisecond)
+			}
+			if hc.kind == producer.Perf {
+				for i := 0; i < 5; i++ {
+					runtime.GC()
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+			// As much again: it fits only in space the dropped batches
+			// gave back.
+			if err := p.Run(0, n); err != nil {
+				t.Fatal(err)
+			}
+			receive(n, (*transport.Batch).Release)
+			// Counts are published as a drain ends (Stats.Records).
+			for st := c.Stats(); st.Lost != 0 || st.Records != 2*n; st = c.Stats() {
+				if st.Lost != 0 || time.Now().After(deadline.Add(5*time.Second)) {
+					t.Fatalf("Stats %+v after %d dropped and %d released records: want Records %d, Lost 0", st, n, n, 2*n)
+				}
+				time.Sleep(time.Millisecond)
+			}
 		})
 	}
 }

@@ -12,6 +12,29 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
+// borrowedStream loads a producer of samples of sample bytes into a buffer
+// of size bytes (per CPU for perfbuf), opens hc's consumer on it and a
+// stream of borrowed batches of 16 records; the test's cleanup ends the
+// stream, releases what is left in it and closes the consumer.
+func borrowedStream(t *testing.T, hc hardCase, sample, size int) (*producer.Producer, transport.Consumer, *transport.Stream[*transport.Batch]) {
+	t.Helper()
+	p := streamtest.Load(t, producer.Config{Kind: hc.kind, RingSize: size, SampleSize: sample})
+	c, err := hc.open(p, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := transport.Batches(ctx, c, transport.ChannelOptions{BatchSize: 16, Borrow: true})
+	t.Cleanup(func() {
+		cancel()
+		for b := range s.C {
+			b.Release()
+		}
+		c.Close()
+	})
+	return p, c, s
+}
+
 // TestBorrowedBatchesHoldTheBuffer checks what ChannelOptions.Borrow
 // documents, on the native reader of each transport: a receiver holding
 // borrowed batches keeps their space from the producer, so the buffer fills
@@ -27,21 +50,7 @@ func TestBorrowedBatchesHoldTheBuffer(t *testing.T) {
 		t.Run(hc.name, func(t *testing.T) {
 			leakcheck.Check(t)
 			const sample, size = 64, 16 << 10
-			p := streamtest.Load(t, producer.Config{Kind: hc.kind, RingSize: size, SampleSize: sample})
-			c, err := hc.open(p, size)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			s := transport.Batches(ctx, c, transport.ChannelOptions{BatchSize: 16, Borrow: true})
-			defer func() {
-				cancel()
-				for b := range s.C {
-					b.Release()
-				}
-			}()
+			p, c, s := borrowedStream(t, hc, sample, size)
 			var received uint64
 			var held []*transport.Batch
 			// take receives batches until n more records arrived.
@@ -131,21 +140,7 @@ func TestBorrowedBatchDroppedIsCollected(t *testing.T) {
 		t.Run(hc.name, func(t *testing.T) {
 			leakcheck.Check(t)
 			const sample, size, n = 64, 16 << 10, 150 // n records fill about two thirds of the buffer
-			p := streamtest.Load(t, producer.Config{Kind: hc.kind, RingSize: size, SampleSize: sample})
-			c, err := hc.open(p, size)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			s := transport.Batches(ctx, c, transport.ChannelOptions{BatchSize: 16, Borrow: true})
-			defer func() {
-				cancel()
-				for b := range s.C {
-					b.Release()
-				}
-			}()
+			p, c, s := borrowedStream(t, hc, sample, size)
 			receive := func(want uint64, keep func(*transport.Batch)) {
 				t.Helper()
 				deadline := time.After(10 * time.Second)

@@ -41,6 +41,14 @@ const (
 	// rates it mostly polls anyway.
 	coalesceMinTick  = MinCoalesce / 2
 	coalesceOverhead = 60 * time.Microsecond
+	// coalesceHoldOff is how many windows a reader waits in epoll before
+	// it coalesces again after a tick filled half a ring. The rates it
+	// measured while coalescing cannot be trusted then: a ring that
+	// filled up hides the samples the producer dropped, so the rate looks
+	// slow enough to coalesce again at once, and the next tick drops
+	// again. In epoll the reader keeps up, and the windows measure the
+	// producer's real rate.
+	coalesceHoldOff = 8
 )
 
 // coalescer is a Ringbuf's coalescing state. The zero value is off.
@@ -49,6 +57,7 @@ type coalescer struct {
 	tick    time.Duration // the current tick, coalesceMinTick to maxTick
 	fill    uintptr       // bytes of the smallest ring
 	active  bool          // coalescing: timer ticks instead of epoll
+	holdOff int           // windows left before coalescing may start again
 	// sleepNext means the last Drain ended caught up while active, its
 	// last records held back: the next Drain starts with a tick.
 	sleepNext bool
@@ -96,8 +105,11 @@ func (c *coalescer) observe(n int, bytes uintptr, now time.Time) {
 	tooFast := c.tick < coalesceMinTick
 	c.tick = max(c.tick, coalesceMinTick)
 	perTick := c.rate * c.maxTick.Seconds()
+	if c.holdOff > 0 {
+		c.holdOff--
+	}
 	switch {
-	case !c.active && perTick >= coalesceEnter && !tooFast:
+	case !c.active && perTick >= coalesceEnter && !tooFast && c.holdOff == 0:
 		c.active = true
 	case c.active && (perTick < coalesceLeave || tooFast):
 		c.active = false
@@ -114,8 +126,10 @@ func (c *coalescer) caughtUp(n int, bytes uintptr) bool {
 	}
 	if c.active && bytes > c.fill/2 {
 		// One tick half filled a ring: the rate jumped, and the
-		// producer may already have dropped. Back to epoll at once.
+		// producer may already have dropped. Back to epoll at once,
+		// and for a few windows (see coalesceHoldOff).
 		c.active = false
+		c.holdOff = coalesceHoldOff
 	}
 	c.observe(n, bytes, time.Now())
 	if !c.active {

@@ -54,10 +54,20 @@ func TestCoalescerPolicy(t *testing.T) {
 	c.observe(1<<20, 1<<25, now)
 	require.False(t, c.active)
 	require.Equal(t, coalesceMinTick, c.tick)
-	// A tick that half fills the ring ends coalescing at once.
+	// A tick that half fills the ring ends coalescing at once, and for
+	// coalesceHoldOff windows, even at rates that would coalesce (what a
+	// ring that filled up shows: the drops are not seen).
 	c.active, c.rate, c.byteRate, c.winStart = true, 1e6, 0, now
 	require.False(t, c.caughtUp(100, 1<<19+8))
 	require.False(t, c.active)
+	for i := 0; i < coalesceHoldOff-1; i++ {
+		now = now.Add(c.tick)
+		c.observe(100, 3200, now)
+		require.False(t, c.active, "coalescing again after %d windows", i+1)
+	}
+	now = now.Add(c.tick)
+	c.observe(100, 3200, now)
+	require.True(t, c.active, "not coalescing after %d windows at a slow rate", coalesceHoldOff)
 
 	// Slower again: coalescing, with the longest tick once the average
 	// has come down.

@@ -36,7 +36,11 @@ type ChannelOptions struct {
 	// the batch and every older batch of the same buffer are released, so
 	// a receiver that holds batches makes the buffer fill: producers then
 	// drop samples (counted in Stats.Lost), and Stats.PendingBytes counts
-	// the bytes held. Release batches promptly, in any order.
+	// the bytes held. Release batches promptly, in any order. Ring buffer
+	// producers that choose wake-ups from the unread bytes
+	// (bpf_ringbuf_query(BPF_RB_AVAIL_DATA)) count held bytes as unread,
+	// and past their threshold wake the reader for every sample: use the
+	// callback path or owned batches with them.
 	//
 	// Closing the consumer or ending the stream while borrowed batches are
 	// out is safe: their records stay valid and mapped until released

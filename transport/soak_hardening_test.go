@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,6 +106,10 @@ func soakTransport(t *testing.T, hc hardCase, d time.Duration) {
 	tick.Stop()
 	stopProducer()
 	elapsed := time.Since(start)
+	// The producer runs without pause, so samples catch its goroutine.
+	if !slices.ContainsFunc(samples, func(smp soak.Sample) bool { return smp.Excluded > 0 }) {
+		t.Errorf("no sample saw a goroutine of %s: the exclusion matches nothing", transient)
+	}
 
 	// Let the reader catch up, then make perfbuf report its last losses
 	// (they are reported with the next successful write to each CPU).

@@ -50,6 +50,9 @@ type Sample struct {
 	// Goroutines counts goroutines, except those whose stack contains the
 	// string given to Take (short-lived helpers that come and go).
 	Goroutines int
+	// Excluded counts the goroutines left out of Goroutines: a test can
+	// check that its exclusion still matches what it means to leave out.
+	Excluded int
 }
 
 func (s Sample) String() string {
@@ -66,13 +69,15 @@ func Take(start time.Time, exclude string) (Sample, error) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	n := 0
+	n, excluded := 0, 0
 	for _, g := range strings.Split(Stacks(), "\n\n") {
 		if exclude == "" || !strings.Contains(g, exclude) {
 			n++
+		} else {
+			excluded++
 		}
 	}
-	return Sample{At: time.Since(start), RSS: rss, HeapInuse: ms.HeapInuse, Goroutines: n}, nil
+	return Sample{At: time.Since(start), RSS: rss, HeapInuse: ms.HeapInuse, Goroutines: n, Excluded: excluded}, nil
 }
 
 // Loop calls run until Stop is called, on its own goroutine: the test

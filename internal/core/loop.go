@@ -195,7 +195,7 @@ func (e *Emitter) Emit(r transport.Record) error {
 // within a run a record costs its handler call and the count, nothing else.
 //
 //	h := emit.Handler()
-//	for budget := emit.Budget(); budget > 0 && <records left>; budget-- {
+//	for until := emit.Until(); emit.Count() < until && <records left>; {
 //		err := h(rec)
 //		emit.Handed(len(rec.Sample))
 //		if err != nil {
@@ -209,17 +209,15 @@ func (e *Emitter) Emit(r transport.Record) error {
 // Handler returns the per-record handler.
 func (e *Emitter) Handler() transport.Handler { return e.h }
 
-// Budget is how many records a source may hand over with Handler before it
-// must look at Due: at most checkEvery.
-func (e *Emitter) Budget() int { return checkEvery - int(e.records%checkEvery) }
-
 // Count is the number of records handed over in this Drain so far.
 func (e *Emitter) Count() uint64 { return e.records }
 
-// Until is the Count at which the next Checkpoint is due: a loop that keeps
-// it in a local compares Count with it after each record instead of
-// counting a Budget down (one live value fewer across the handler call).
-func (e *Emitter) Until() uint64 { return e.records + uint64(e.Budget()) }
+// Until is the Count at which the next Checkpoint is due: a source may hand
+// over records with Handler until Count reaches it (at most checkEvery
+// records) before it must look at Due. Compared with Count after each
+// record, it keeps one value fewer live across the handler call than a
+// count down would.
+func (e *Emitter) Until() uint64 { return e.records + checkEvery - e.records%checkEvery }
 
 // Handed counts a record of nbytes whose handler has returned.
 func (e *Emitter) Handed(nbytes int) {
@@ -233,8 +231,8 @@ func (e *Emitter) Failed(err error) error {
 	return err
 }
 
-// Due reports whether a Checkpoint is due: a Budget of records has been
-// handed over since the last one.
+// Due reports whether a Checkpoint is due: Count has reached the Until of
+// the last one.
 func (e *Emitter) Due() bool { return e.records%checkEvery == 0 }
 
 // Checkpoint returns errStop once the context is done or the consumer is

@@ -465,7 +465,7 @@ func (rg *perfRing) takes(tail, head uint64) bool {
 }
 
 // runRecords hands the samples from tail on to the per-record handler, up to
-// stop (a buffer position), at most limit records and the emitter's Budget.
+// stop (a buffer position), at most limit records and up to the emitter's Until.
 // It returns the records handed over and the position after them. As in the
 // ringbuf reader's loop, few values stay live across the handler call: the
 // records handed over are counted by the emitter alone.

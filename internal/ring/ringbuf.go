@@ -560,7 +560,7 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 // sliceRecords is slice for a per-record handler. It walks the ring in runs
 // that look at nothing but the ring: a run ends where the slice's limits, the
 // publish threshold or the producer position are reached, or once the
-// emitter's Budget of records is handed over; only then are those, the
+// emitter's Count reaches its Until; only then are those, the
 // context and Close looked at. It returns the records handed over, the
 // position after them, the position of the last one, the producer position
 // last read, and what slice returns.

@@ -23,9 +23,10 @@ var errStreamClosed = errors.New("stream closed")
 //     (except by borrowed batches, see ChannelOptions.Borrow; a Batch's
 //     records are valid until Batch.Release).
 //   - C is buffered (ChannelOptions.Buffer, DefaultBuffer records by
-//     default, BorrowedBatches batches for borrowed batches). A receiver that falls behind blocks the consumer; the kernel
-//     buffer then fills and its losses are counted in Stats.Lost. Nothing is
-//     dropped in user space while the stream runs.
+//     default, BorrowedBatches batches for borrowed batches). A receiver
+//     that falls behind blocks the consumer; the kernel buffer then fills
+//     and its losses are counted in Stats.Lost. Nothing is dropped in user
+//     space while the stream runs.
 //   - The stream ends when its context is done, when Close is called on the
 //     stream or on the consumer, or when consumption fails. C is then closed
 //     after the values already in it; receive until it is closed, then call

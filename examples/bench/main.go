@@ -7,9 +7,12 @@
 //
 // For every configuration (transport x sample size x wake-up policy) and
 // every round, each path reads the same number of samples from a freshly
-// loaded producer pinned to CPU 0 while the consumer runs pinned to CPU 1.
-// Paths are interleaved within each round, so drift on a shared machine hits
-// them alike. The table shows the median and the range of the rounds.
+// loaded producer pinned to CPU 0 while the consumer runs pinned to CPU 1
+// (unpinned in prefill mode, see below). Paths are interleaved within each
+// round, so drift on a shared machine hits them alike. The table shows the
+// median and the range of the rounds; the ratios (x raw, x libbpf) are the
+// median over rounds of each round's ratio, so that a slow spell that hits
+// a few measurements in a row does not skew them.
 //
 // Three modes:
 //
@@ -17,7 +20,13 @@
 //     fast as it can (up to -max-time per measurement); the rate is what
 //     gets through, and wake-ups cost the producer.
 //   - prefill (-prefill): everything is produced first, into a buffer that
-//     holds it, and only the consumer is timed: consumer cost.
+//     holds it, and only the consumer is timed: consumer cost. The consumer
+//     is not pinned, as in an agent: the channel paths run a stream
+//     goroutine and a receiver, and locking the receiver to a pinned thread
+//     would turn each hand-over into a switch of OS threads. Those two
+//     goroutines may use both CPUs, so the cpu ns/record column (the
+//     process's CPU time per record) gives each path's cost in CPU time
+//     next to its rate.
 //   - latency (-latency): the producer runs at fixed rates (-rates, samples
 //     per second, paced by a 1 ms ticker: 1 sample per tick at 1,000/s, 100
 //     at 100,000/s) for -latency-time, and every path records each record's
@@ -93,11 +102,19 @@ type Result struct {
 	EventsPerSecMin float64 `json:"events_per_sec_min"`
 	EventsPerSecMax float64 `json:"events_per_sec_max"`
 	AllocsPerRecord float64 `json:"allocs_per_record"`
-	RatioToRaw      float64 `json:"ratio_to_raw"`
-	Lost            uint64  `json:"lost"`
-	Rounds          int     `json:"rounds"`
-	Events          int     `json:"events"` // requested per measurement; see -max-time
-	Prefill         bool    `json:"prefill"`
+	// RatioToRaw is the median over rounds of the path's rate divided by
+	// raw's rate in the same round; RatioToLibbpf the same with libbpf
+	// (when measured).
+	RatioToRaw    float64 `json:"ratio_to_raw"`
+	RatioToLibbpf float64 `json:"ratio_to_libbpf,omitempty"`
+	// CPUNsPerRecord is the median over rounds of the process's CPU time
+	// per record while the consumer ran (prefill mode only: otherwise the
+	// producer's time is in it too).
+	CPUNsPerRecord float64 `json:"cpu_ns_per_record,omitempty"`
+	Lost           uint64  `json:"lost"`
+	Rounds         int     `json:"rounds"`
+	Events         int     `json:"events"` // requested per measurement; see -max-time
+	Prefill        bool    `json:"prefill"`
 	// Mode is "e2e", "prefill" or "latency".
 	Mode string `json:"mode"`
 	// CoalesceUs is ringbuf.Options.Coalesce in µs; 0: off.
@@ -312,7 +329,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	var results []Result
 	for _, c := range configs {
-		rawMedian := median(eventRates(samples[key{c, variant{bench.Raw, 0}}]))
+		raw := samples[key{c, variant{bench.Raw, 0}}]
+		libbpf := samples[key{c, variant{bench.Libbpf, 0}}]
 		for _, v := range variants(c) {
 			rs := samples[key{c, v}]
 			eps := eventRates(rs)
@@ -344,8 +362,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 			if delivered > 0 {
 				res.AllocsPerRecord = float64(mallocs) / float64(delivered)
 			}
-			if rawMedian > 0 {
-				res.RatioToRaw = res.EventsPerSec / rawMedian
+			res.RatioToRaw = pairedRatio(rs, raw)
+			res.RatioToLibbpf = pairedRatio(rs, libbpf)
+			if *prefill {
+				res.CPUNsPerRecord = median(cpuPerRecord(rs))
 			}
 			results = append(results, res)
 		}
@@ -372,16 +392,51 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%d rounds of %s per rate; producer on CPU 0, consumer on CPU 1; mode=%s\n", *rounds, *latencyTime, mode)
 		return nil
 	}
-	fmt.Fprintln(tw, "transport\tbytes\twakeup\tpath\tcoalesce\tevents/s (median)\tmin - max\tallocs/record\tx raw\twakeups/s\tlost\t")
+	fmt.Fprintln(tw, "transport\tbytes\twakeup\tpath\tcoalesce\tevents/s (median)\tmin - max\tallocs/record\tcpu ns/record\tx raw\tx libbpf\twakeups/s\tlost\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s - %s\t%.4f\t%.2f\t%s\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, r.Path, coalesceName(r.CoalesceUs),
-			human(r.EventsPerSec), human(r.EventsPerSecMin), human(r.EventsPerSecMax), r.AllocsPerRecord, r.RatioToRaw, wakeupRate(r), r.Lost)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s - %s\t%.4f\t%s\t%.2f\t%s\t%s\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, r.Path, coalesceName(r.CoalesceUs),
+			human(r.EventsPerSec), human(r.EventsPerSecMin), human(r.EventsPerSecMax), r.AllocsPerRecord, optional(r.CPUNsPerRecord, "%.1f"),
+			r.RatioToRaw, optional(r.RatioToLibbpf, "%.2f"), wakeupRate(r), r.Lost)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d rounds of %d events; producer on CPU 0, consumer on CPU 1; mode=%s\n", *rounds, *events, mode)
+	where := "producer on CPU 0, consumer on CPU 1"
+	if *prefill {
+		where = "consumer unpinned"
+	}
+	fmt.Fprintf(stdout, "%d rounds of %d events; %s; mode=%s\n", *rounds, *events, where, mode)
 	return nil
+}
+
+// pairedRatio is the median over rounds of rs's rate divided by base's rate
+// in the same round (0 without base): pairing the rounds keeps a slow spell
+// of the machine, which hits the paths measured one after another alike,
+// out of the ratio.
+func pairedRatio(rs, base []bench.Result) float64 {
+	var ratios []float64
+	for i := range min(len(rs), len(base)) {
+		if b := base[i].EventsPerSec(); b > 0 {
+			ratios = append(ratios, rs[i].EventsPerSec()/b)
+		}
+	}
+	return median(ratios)
+}
+
+func cpuPerRecord(rs []bench.Result) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = r.CPUNsPerRecord()
+	}
+	return out
+}
+
+// optional formats x, or "-" when it was not measured (0).
+func optional(x float64, format string) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, x)
 }
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bpfstream/bpfstream/internal/testing/bench"
 	"github.com/bpfstream/bpfstream/internal/testing/privileged"
@@ -39,7 +40,7 @@ func TestJSON(t *testing.T) {
 		if r.EventsPerSec <= 0 || r.EventsPerSecMin > r.EventsPerSec || r.EventsPerSec > r.EventsPerSecMax || r.RatioToRaw <= 0 {
 			t.Errorf("implausible rates in %+v", r)
 		}
-		if r.Mode != "e2e" || r.Prefill || r.CoalesceUs != 0 || r.LatencyP99Us != 0 {
+		if r.Mode != "e2e" || r.Prefill || r.CoalesceUs != 0 || r.LatencyP99Us != 0 || r.CPUNsPerRecord != 0 {
 			t.Errorf("mode or options wrong in %+v", r)
 		}
 		if r.Path == string(bench.Raw) && r.RatioToRaw != 1 {
@@ -52,6 +53,63 @@ func TestJSON(t *testing.T) {
 		if seen[string(p)] != 8 {
 			t.Errorf("path %s: %d results, want 8", p, seen[string(p)])
 		}
+	}
+}
+
+// TestPrefillJSON runs the prefill mode with tiny numbers: every row reports
+// its CPU time per record, and the ratios pair the rounds.
+func TestPrefillJSON(t *testing.T) {
+	privileged.Require(t)
+	var out, errOut bytes.Buffer
+	paths := "raw,callback,channel-batch"
+	if bench.HaveLibbpf {
+		paths += ",libbpf"
+	}
+	args := []string{"-json", "-q", "-prefill", "-rounds", "2", "-events", "5000", "-sizes", "128",
+		"-transports", "ringbuf-output,perfbuf", "-wakeups", "adaptive", "-paths", paths}
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	rows := 0
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		rows++
+		if r.Mode != "prefill" || !r.Prefill || r.Rounds != 2 || r.Lost != 0 {
+			t.Errorf("wrong row %+v", r)
+		}
+		if r.CPUNsPerRecord <= 0 || r.RatioToRaw <= 0 {
+			t.Errorf("no CPU time or ratio in %+v", r)
+		}
+		if (r.RatioToLibbpf > 0) != bench.HaveLibbpf || r.Path == string(bench.Libbpf) && r.RatioToLibbpf != 1 {
+			t.Errorf("libbpf ratio %v in %+v", r.RatioToLibbpf, r)
+		}
+	}
+	if want := 2 * len(split(paths)); rows != want {
+		t.Errorf("%d rows, want %d", rows, want)
+	}
+}
+
+// TestPairedRatio checks that ratios are taken round by round: a spell that
+// slows one round's measurements alike leaves the ratio alone.
+func TestPairedRatio(t *testing.T) {
+	at := func(rates ...float64) []bench.Result {
+		var rs []bench.Result
+		for _, r := range rates {
+			rs = append(rs, bench.Result{Delivered: uint64(r), Elapsed: time.Second})
+		}
+		return rs
+	}
+	// Round 2 is slow for both; the ratio of medians would be 200/90.
+	path, base := at(200, 40, 210), at(100, 20, 90)
+	if got := pairedRatio(path, base); got != 2 {
+		t.Errorf("pairedRatio = %v, want 2", got)
+	}
+	if got := pairedRatio(path, nil); got != 0 {
+		t.Errorf("pairedRatio without a base = %v, want 0", got)
 	}
 }
 

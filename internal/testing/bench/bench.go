@@ -65,10 +65,16 @@ type Config struct {
 	// Buffer is the ring size (ringbuf; overrides Producer.RingSize) or the
 	// per-CPU buffer size (perfbuf) in bytes. Zero: 256 KiB.
 	Buffer int
-	// ProducerCPU and ConsumerCPU pin the two sides.
+	// ProducerCPU and ConsumerCPU pin the two sides. With Prefill the
+	// consumer is not pinned (see Prefill).
 	ProducerCPU, ConsumerCPU int
 	// Prefill produces every sample before the consumer starts and sizes the
-	// buffer to hold them all, so only the consumer's cost is timed.
+	// buffer to hold them all, so only the consumer's cost is timed. The
+	// consumer then runs unpinned, as in an agent: nothing else runs, and
+	// locking a channel path's receiver to a pinned thread would make every
+	// hand-over between the stream's goroutine and the receiver a switch
+	// of OS threads, which no agent pays. Result.CPU tells what a path that
+	// runs on two goroutines costs in CPU time.
 	Prefill bool
 	// MaxDuration, when positive, stops the producer early (between chunks
 	// of 4,096 samples) once it has run this long, so that slow
@@ -89,7 +95,12 @@ type Result struct {
 	Delivered uint64
 	Lost      uint64
 	Elapsed   time.Duration
-	Mallocs   uint64 // heap allocations made during the run, all goroutines
+	// CPU is the process's CPU time (user and system, every thread)
+	// while the consumer ran: what reading cost, also for a path that
+	// keeps two CPUs busy. Meaningful with Prefill, when the producer has
+	// finished before.
+	CPU     time.Duration
+	Mallocs uint64 // heap allocations made during the run, all goroutines
 	// Wakeups is the consumer's Stats.Wakeups (bpfstream paths only).
 	Wakeups uint64
 	// Latencies are the delivery latencies of the records (Config.Rate
@@ -104,6 +115,14 @@ func (r Result) EventsPerSec() float64 {
 		return 0
 	}
 	return float64(r.Delivered) / r.Elapsed.Seconds()
+}
+
+// CPUNsPerRecord is CPU in nanoseconds divided by the records delivered.
+func (r Result) CPUNsPerRecord() float64 {
+	if r.Delivered == 0 {
+		return 0
+	}
+	return float64(r.CPU.Nanoseconds()) / float64(r.Delivered)
 }
 
 // AllocsPerRecord is Mallocs divided by the records delivered.
@@ -221,6 +240,10 @@ func Measure(cfg Config, path Path) (Result, error) {
 	defer cancel()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpuBefore, err := processCPU()
+	if err != nil {
+		return Result{}, err
+	}
 	start := time.Now()
 
 	prodErr := make(chan error, 1)
@@ -248,8 +271,18 @@ func Measure(cfg Config, path Path) (Result, error) {
 		}
 	}()
 
-	runErr := pinned(cfg.ConsumerCPU, func() error { return rd.run(ctx, &g) })
+	consume := func() error { return rd.run(ctx, &g) }
+	var runErr error
+	if cfg.Prefill {
+		runErr = consume()
+	} else {
+		runErr = pinned(cfg.ConsumerCPU, consume)
+	}
 	elapsed := time.Since(start)
+	cpuAfter, err := processCPU()
+	if err != nil {
+		return Result{}, err
+	}
 	runtime.ReadMemStats(&after)
 	close(stopWatch)
 	<-watchDone
@@ -267,6 +300,7 @@ func Measure(cfg Config, path Path) (Result, error) {
 		Delivered: g.delivered.Load(),
 		Lost:      dropped,
 		Elapsed:   elapsed,
+		CPU:       cpuAfter - cpuBefore,
 		Mallocs:   after.Mallocs - before.Mallocs,
 	}
 	if s, ok := rd.(statser); ok {
@@ -299,6 +333,15 @@ func prefillSize(cfg Config) int {
 		size <<= 1
 	}
 	return size
+}
+
+// processCPU returns the CPU time the process has used, all threads.
+func processCPU() (time.Duration, error) {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("bench: getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // pinned runs f on a thread pinned to cpu.

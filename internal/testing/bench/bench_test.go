@@ -38,6 +38,9 @@ func TestMeasureEveryPath(t *testing.T) {
 						if prefill && res.Lost != 0 {
 							t.Fatalf("prefill lost %d samples", res.Lost)
 						}
+						if res.CPU <= 0 || res.CPUNsPerRecord() <= 0 {
+							t.Fatalf("CPU time %v for %d records", res.CPU, res.Delivered)
+						}
 					})
 				}
 			}
@@ -58,6 +61,7 @@ func benchmarkPaths(b *testing.B, pcfg producer.Config, prefill bool) {
 			}
 			b.ReportMetric(res.EventsPerSec(), "events/s")
 			b.ReportMetric(res.AllocsPerRecord(), "allocs/record")
+			b.ReportMetric(res.CPUNsPerRecord(), "cpu-ns/record")
 			b.ReportMetric(float64(res.Lost), "lost")
 		})
 	}

@@ -392,10 +392,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%d rounds of %s per rate; producer on CPU 0, consumer on CPU 1; mode=%s\n", *rounds, *latencyTime, mode)
 		return nil
 	}
-	fmt.Fprintln(tw, "transport\tbytes\twakeup\tpath\tcoalesce\tevents/s (median)\tmin - max\tallocs/record\tcpu ns/record\tx raw\tx libbpf\twakeups/s\tlost\t")
+	// CPU time per record only in prefill mode: otherwise it would count
+	// the producer's too.
+	cpuHeader := ""
+	if *prefill {
+		cpuHeader = "cpu ns/record\t"
+	}
+	fmt.Fprintln(tw, "transport\tbytes\twakeup\tpath\tcoalesce\tevents/s (median)\tmin - max\tallocs/record\t"+cpuHeader+"x raw\tx libbpf\twakeups/s\tlost\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s - %s\t%.4f\t%s\t%.2f\t%s\t%s\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, r.Path, coalesceName(r.CoalesceUs),
-			human(r.EventsPerSec), human(r.EventsPerSecMin), human(r.EventsPerSecMax), r.AllocsPerRecord, optional(r.CPUNsPerRecord, "%.1f"),
+		cpu := ""
+		if *prefill {
+			cpu = optional(r.CPUNsPerRecord, "%.1f") + "\t"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s - %s\t%.4f\t%s%.2f\t%s\t%s\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, r.Path, coalesceName(r.CoalesceUs),
+			human(r.EventsPerSec), human(r.EventsPerSecMin), human(r.EventsPerSecMax), r.AllocsPerRecord, cpu,
 			r.RatioToRaw, optional(r.RatioToLibbpf, "%.2f"), wakeupRate(r), r.Lost)
 	}
 	if err := tw.Flush(); err != nil {

@@ -172,3 +172,30 @@ func TestLatencyJSON(t *testing.T) {
 		t.Errorf("rows %v, want %v", seen, want)
 	}
 }
+
+// TestTableColumns checks that the table shows CPU time per record in prefill
+// mode only (elsewhere it would count the producer's time too).
+func TestTableColumns(t *testing.T) {
+	privileged.Require(t)
+	for _, prefill := range []bool{false, true} {
+		args := []string{"-q", "-rounds", "1", "-events", "2000", "-sizes", "128", "-transports", "ringbuf-output",
+			"-wakeups", "adaptive", "-paths", "raw,callback"}
+		if prefill {
+			args = append(args, "-prefill")
+		}
+		var out, errOut bytes.Buffer
+		if err := run(args, &out, &errOut); err != nil {
+			t.Fatalf("run %v: %v\n%s", args, err, errOut.String())
+		}
+		var header string
+		for line := range strings.Lines(out.String()) {
+			if strings.Contains(line, "transport") {
+				header = line
+				break
+			}
+		}
+		if strings.Contains(header, "cpu ns/record") != prefill || !strings.Contains(header, "x libbpf") {
+			t.Errorf("prefill=%v: header %q", prefill, header)
+		}
+	}
+}

@@ -46,9 +46,7 @@ func (b *Batch) Release() {
 		return
 	}
 	m := b.mem
-	for _, l := range m.leases {
-		l.Release()
-	}
+	m.releaseLeases()
 	clear(m.leases)
 	m.leases = m.leases[:0]
 	// The batch's slice, which may be another than m.recs: grown, or

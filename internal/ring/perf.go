@@ -384,7 +384,9 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 			if batched {
 				rn, tail, err = r.runBatch(rg, emit, tail, head, start+limitBytes, limitRecords-n)
 			} else {
-				rn, tail, err = r.runRecords(rg, emit, tail, head, min(start+limitBytes, rg.pub+publishBytes), limitRecords-n)
+				count := emit.Count()
+				tail, err = r.runRecords(rg, emit, tail, head, min(start+limitBytes, rg.pub+publishBytes), limitRecords-n)
+				rn = int(emit.Count() - count)
 			}
 			n += rn
 		}
@@ -444,51 +446,67 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 // record header and the raw data's u32 size.
 const perfSampleHeader = perfHeaderSize + 4
 
-// sample returns the data of the record at tail if a run takes it: a whole
-// sample record, 8-byte aligned, before head and not wrapping around the
-// buffer's end, whose data fits in it; ok is false for any other record.
-func (rg *perfRing) sample(tail, head uint64) (data unsafe.Pointer, ln, size uint64, ok bool) {
-	off := tail & rg.mask
-	hp := unsafe.Add(rg.data, off)
-	size = uint64(*(*uint16)(unsafe.Add(hp, 6)))
-	if *(*uint32)(hp) != perfRecordSample || size < perfSampleHeader || size&7 != 0 || size > min(head-tail, rg.size-off) {
-		return nil, 0, 0, false
+// A run takes BPF sample records only: the record header, the data's u32 size
+// and the data, padded to 8 bytes with the padding counted in the data's size
+// (the kernel's layout for bpf_perf_event_output), so a record's data is its
+// size less perfSampleHeader and its data size need not be kept apart. Any
+// other record goes through record, which takes every layout.
+
+// bounds returns the bounds of a run from tail that may go on to stop: its
+// records end by end (head, or the buffer's end: a run does not wrap around
+// it) and start before last, which leaves room for a sample's header and data
+// size, so that sample may read them before it knows the record's size is
+// sound. last <= tail when no sample fits.
+func (rg *perfRing) bounds(tail, head, stop uint64) (end, last uint64) {
+	end = min(head, tail|rg.mask+1)
+	if end-tail < perfSampleHeader {
+		return end, tail
 	}
-	ln = uint64(*(*uint32)(unsafe.Add(hp, perfHeaderSize)))
-	return unsafe.Add(hp, perfSampleHeader), ln, size, ln <= size-perfSampleHeader
+	return end, min(stop, end-perfSampleHeader+1)
+}
+
+// sample returns the record at tail, which is before last (bounds), and its
+// size, if a run takes it: a sample record, 8-byte aligned and ending by end.
+func (rg *perfRing) sample(tail, end uint64) (hp unsafe.Pointer, size uint64, ok bool) {
+	hp = unsafe.Add(rg.data, tail&rg.mask)
+	size = uint64(*(*uint16)(unsafe.Add(hp, 6)))
+	return hp, size, *(*uint32)(hp) == perfRecordSample && size&7 == 0 && size <= end-tail &&
+		uint64(*(*uint32)(unsafe.Add(hp, perfHeaderSize)))+perfSampleHeader == size
 }
 
 // takes reports whether a run takes the record at tail.
 func (rg *perfRing) takes(tail, head uint64) bool {
-	_, _, _, ok := rg.sample(tail, head)
+	end, last := rg.bounds(tail, head, head)
+	if tail >= last {
+		return false
+	}
+	_, _, ok := rg.sample(tail, end)
 	return ok
 }
 
 // runRecords hands the samples from tail on to the per-record handler, up to
 // stop (a buffer position), at most limit records and up to the emitter's Until.
-// It returns the records handed over and the position after them. As in the
-// ringbuf reader's loop, few values stay live across the handler call: the
-// records handed over are counted by the emitter alone.
-func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
+// It returns the position after the records handed over, which the emitter
+// counts. As in the ringbuf reader's loop, few values stay live across the
+// handler call: each one is spilled and reloaded for every record.
+func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (_ uint64, err error) {
 	h := emit.Handler()
 	closed := &r.p.closed
-	cpu := int32(rg.cpu)
-	first := emit.Count()
-	until := min(emit.Until(), first+uint64(limit))
-	stop = min(head, stop)
-	for tail < stop && emit.Count() < until {
-		data, ln, size, ok := rg.sample(tail, head)
+	until := min(emit.Until(), emit.Count()+uint64(limit))
+	end, last := rg.bounds(tail, head, stop)
+	for tail < last && emit.Count() < until {
+		hp, size, ok := rg.sample(tail, end)
 		if !ok {
 			break
 		}
 		// Published as consumed only after the handler returns: the
 		// next Drain hands a record whose handler panicked over again.
 		rg.tail = tail
-		herr := h(transport.Record{Sample: unsafe.Slice((*byte)(data), ln), CPU: cpu})
-		emit.Handed(int(ln))
+		herr := h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(hp, perfSampleHeader)), size-perfSampleHeader), CPU: int32(rg.cpu)})
+		emit.Handed(int(size - perfSampleHeader))
 		tail += size
 		if herr != nil {
-			return int(emit.Count() - first), tail, emit.Failed(herr)
+			return tail, emit.Failed(herr)
 		}
 		if closed.Load() {
 			// Once Close has returned, the handler is not called
@@ -496,7 +514,7 @@ func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uin
 			break
 		}
 	}
-	return int(emit.Count() - first), tail, nil
+	return tail, nil
 }
 
 // runBatch gathers the samples from tail on into the batch, up to stop and at
@@ -509,16 +527,16 @@ func (r *Perf) runBatch(rg *perfRing, emit *core.Emitter, tail, head, stop uint6
 		recs := b.room(emit.BatchLimit(), tail)
 		i := len(b.recs)
 		nbytes := b.bytes
-		end := min(head, stop, b.start+batchBytes)
-		for i < len(recs) && n < limit && tail < end {
-			data, ln, size, ok := rg.sample(tail, head)
+		end, last := rg.bounds(tail, head, min(stop, b.start+batchBytes))
+		for i < len(recs) && n < limit && tail < last {
+			hp, size, ok := rg.sample(tail, end)
 			if !ok {
 				break
 			}
 			rec := &recs[i]
-			rec.Sample = unsafe.Slice((*byte)(data), ln)
+			rec.Sample = unsafe.Slice((*byte)(unsafe.Add(hp, perfSampleHeader)), size-perfSampleHeader)
 			rec.CPU, rec.Source = cpu, 0
-			nbytes += ln
+			nbytes += size - perfSampleHeader
 			i++
 			n++
 			tail += size

@@ -59,16 +59,22 @@ func BenchmarkRingbufSlice(b *testing.B) {
 	})
 }
 
+// perfBenchBuffer returns a perf buffer of 24-byte samples laid out as
+// bpf_perf_event_output lays them out, how many it holds and their size.
+func perfBenchBuffer() (mem []byte, records, rec int) {
+	rec = perfSampleHeader + benchSample + 4 // aligned to 8
+	mem = make([]byte, benchBufferSize)
+	for off := 0; off+rec <= benchBufferSize; off += rec {
+		binary.NativeEndian.PutUint32(mem[off:], perfRecordSample)
+		binary.NativeEndian.PutUint16(mem[off+6:], uint16(rec))
+		binary.NativeEndian.PutUint32(mem[off+perfHeaderSize:], uint32(rec-perfSampleHeader))
+	}
+	return mem, benchBufferSize / rec, rec
+}
+
 func BenchmarkPerfSlice(b *testing.B) {
 	benchEmitters(b, func(b *testing.B, emit *core.Emitter, n *int) {
-		const rec = perfSampleHeader + benchSample + 4 // aligned to 8
-		mem := make([]byte, benchBufferSize)
-		for off := 0; off+rec <= benchBufferSize; off += rec {
-			binary.NativeEndian.PutUint32(mem[off:], perfRecordSample)
-			binary.NativeEndian.PutUint16(mem[off+6:], rec)
-			binary.NativeEndian.PutUint32(mem[off+perfHeaderSize:], benchSample+4)
-		}
-		records := benchBufferSize / rec
+		mem, records, rec := perfBenchBuffer()
 		var meta unix.PerfEventMmapPage
 		rg := &perfRing{meta: &meta, data: unsafe.Pointer(&mem[0]), size: benchBufferSize, mask: benchBufferSize - 1}
 		r := &Perf{p: &poller{}, opts: PerfOptions{Options: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}}
@@ -128,4 +134,43 @@ func floorLoop(data unsafe.Pointer, mask uintptr, consPos *uintptr, prod uintptr
 		cons += ringbufHdrSize + (ln+7)&^7
 		atomic.StoreUintptr(consPos, cons)
 	}
+}
+
+// BenchmarkPerfFloor is BenchmarkRingbufFloor for perf buffers: libbpf's
+// perf_buffer__consume loop (load the header, call the handler for a sample,
+// advance by the record's size, publish the tail once at the end) and
+// nothing else.
+func BenchmarkPerfFloor(b *testing.B) {
+	mem, records, rec := perfBenchBuffer()
+	var n int
+	h := transport.Handler(func(transport.Record) error { n++; return nil })
+	var meta unix.PerfEventMmapPage
+	b.ResetTimer()
+	for done := 0; done < b.N; done += records {
+		meta.Data_tail = 0
+		meta.Data_head = uint64(records * rec)
+		perfFloorLoop(unsafe.Pointer(&mem[0]), benchBufferSize-1, &meta, h)
+	}
+	b.StopTimer()
+	if n < b.N {
+		b.Fatalf("%d records handed over, want %d", n, b.N)
+	}
+}
+
+//go:noinline
+func perfFloorLoop(data unsafe.Pointer, mask uint64, meta *unix.PerfEventMmapPage, h transport.Handler) {
+	head := atomic.LoadUint64(&meta.Data_head)
+	tail := meta.Data_tail
+	for tail < head {
+		hp := unsafe.Add(data, tail&mask)
+		size := uint64(*(*uint16)(unsafe.Add(hp, 6)))
+		if *(*uint32)(hp) == perfRecordSample {
+			ln := *(*uint32)(unsafe.Add(hp, perfHeaderSize))
+			if h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(hp, perfSampleHeader)), ln), CPU: 0}) != nil {
+				break
+			}
+		}
+		tail += size
+	}
+	atomic.StoreUint64(&meta.Data_tail, tail)
 }

@@ -566,66 +566,24 @@ func (r *Ringbuf) slice(rg *rbRing, emit *core.Emitter) (n int, moved uintptr, b
 // last read, and what slice returns.
 //
 // Every value live across the handler call costs a spill and a reload per
-// record (Go has no callee-saved registers), so the loop keeps few: the
-// records handed over are the emitter's Count, and the position of the last
-// one is rg.cons, which is set before each call anyway (for a handler that
-// panics).
+// record (Go has no callee-saved registers), so the runs are a function of
+// their own (runRecords), which does not see the slice's limits, and keep
+// few values: the records handed over are the emitter's Count, and the
+// position of the last one is rg.cons, which is set before each call anyway
+// (for a handler that panics).
 func (r *Ringbuf) sliceRecords(rg *rbRing, emit *core.Emitter, cons, prod uintptr) (n int, end, last, _ uintptr, busy bool, err error) {
 	start := cons
 	first := emit.Count()
 	limit := first + uint64(r.opts.SliceRecords)
 	limitBytes := uintptr(r.opts.SliceBytes)
 	publishBytes := uintptr(r.opts.PublishBytes)
-	h := emit.Handler()
-	closed := &r.p.closed
-	data, mask, source := rg.data, rg.mask, int32(rg.source)
-run:
 	for {
 		// Positions are 64-bit byte counts that never wrap, so a run can
 		// compare them directly.
-		stop := min(prod, start+limitBytes, rg.pub+publishBytes)
-		until := min(emit.Until(), limit)
-		for cons < stop {
-			// The atomic load of len orders it before the reads of
-			// the sample: the kernel clears the busy bit with an xchg
-			// after writing the record.
-			hdr := atomic.LoadUint32((*uint32)(unsafe.Add(data, cons&mask)))
-			if hdr&ringbufBusyBit != 0 {
-				busy = true
-				break run
-			}
-			ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
-			// ln < 2^30, so next cannot wrap around; prod-cons is at
-			// most the ring's size (check), so neither can the sample.
-			next := cons + ringbufHdrSize + (ln+7)&^7
-			if next-cons > prod-cons {
-				err = recordBeyondProducer(rg.source, ln, cons, prod)
-				break run
-			}
-			if hdr&ringbufDiscardBit == 0 {
-				// Published as consumed only after the handler
-				// returns: the next Drain hands a record whose
-				// handler panicked over again.
-				rg.cons = cons
-				herr := h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(data, (cons+ringbufHdrSize)&mask)), ln), CPU: transport.NoCPU, Source: source})
-				emit.Handed(int(ln))
-				if herr != nil {
-					err = emit.Failed(herr)
-					cons = next // handed over: the handler saw it
-					break run
-				}
-				if closed.Load() {
-					// Once Close has returned, the handler is
-					// not called again.
-					cons = next
-					break run
-				}
-				if emit.Count() >= until {
-					cons = next
-					break
-				}
-			}
-			cons = next
+		var done bool
+		cons, done, busy, err = r.runRecords(rg, emit, cons, prod, min(prod, start+limitBytes, rg.pub+publishBytes), min(emit.Until(), limit))
+		if done {
+			break
 		}
 		if emit.Count() >= limit || cons-start >= limitBytes {
 			break
@@ -646,6 +604,53 @@ run:
 		}
 	}
 	return int(emit.Count() - first), cons, rg.cons, prod, busy, err
+}
+
+// runRecords hands the records from cons on to the per-record handler, up to
+// stop (at most prod) and until the emitter's Count reaches until. It returns
+// the position after them, and done when the slice ends there: at a busy
+// record (busy), at a corrupt one or the handler's error (err), or closed.
+func (r *Ringbuf) runRecords(rg *rbRing, emit *core.Emitter, cons, prod, stop uintptr, until uint64) (_ uintptr, done, busy bool, err error) {
+	h := emit.Handler()
+	closed := &r.p.closed
+	for cons < stop {
+		// The atomic load of len orders it before the reads of the
+		// sample: the kernel clears the busy bit with an xchg after
+		// writing the record.
+		hdr := atomic.LoadUint32((*uint32)(unsafe.Add(rg.data, cons&rg.mask)))
+		if hdr&ringbufBusyBit != 0 {
+			return cons, true, true, nil
+		}
+		ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
+		// ln < 2^30, so next cannot wrap around; prod-cons is at most
+		// the ring's size (check), so neither can the sample.
+		next := cons + ringbufHdrSize + (ln+7)&^7
+		if next-cons > prod-cons {
+			return cons, true, false, recordBeyondProducer(rg.source, ln, cons, prod)
+		}
+		if hdr&ringbufDiscardBit == 0 {
+			// Published as consumed only after the handler returns:
+			// the next Drain hands a record whose handler panicked
+			// over again.
+			rg.cons = cons
+			herr := h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(rg.data, (cons+ringbufHdrSize)&rg.mask)), ln), CPU: transport.NoCPU, Source: int32(rg.source)})
+			emit.Handed(int(ln))
+			if herr != nil {
+				// Handed over: the handler saw it.
+				return next, true, false, emit.Failed(herr)
+			}
+			if closed.Load() {
+				// Once Close has returned, the handler is not
+				// called again.
+				return next, true, false, nil
+			}
+			if emit.Count() >= until {
+				return next, false, false, nil
+			}
+		}
+		cons = next
+	}
+	return cons, false, false, nil
 }
 
 // sliceBatches is sliceRecords for a batch handler: its runs gather records

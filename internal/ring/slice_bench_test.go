@@ -132,7 +132,8 @@ func floorLoop(data unsafe.Pointer, mask uintptr, consPos *uintptr, prod uintptr
 			}
 		}
 		cons += ringbufHdrSize + (ln+7)&^7
-		atomic.StoreUintptr(consPos, cons)
+		// smp_store_release in libbpf: a plain store on amd64.
+		storeReleasePtr(consPos, cons)
 	}
 }
 

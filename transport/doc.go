@@ -1,9 +1,10 @@
 // Package transport is bpfstream's contract: one Consumer interface over BPF
 // perf buffers (package perfbuf) and BPF ring buffers (package ringbuf), the
-// Record, Handler and Stats types they share, the sentinel errors, and the
-// channel API (Stream). Package bpfstream opens the right Consumer for a map
-// by its type; package transporttest has a fake Consumer for tests without
-// root and the conformance suite that every implementation passes.
+// Record, Handler and Stats types they share, the sentinel errors, the
+// iterator All, and the channel API (Stream). Package bpfstream opens the
+// right Consumer for a map by its type; package transporttest has a fake
+// Consumer for tests without root and the conformance suite that every
+// implementation passes.
 //
 // # Why two transports
 //
@@ -25,7 +26,9 @@
 // place from the kernel's buffer, with no copy, no lock, no syscall and no
 // allocation per record. Consumer.ConsumeBatches(ctx, batchHandler) hands
 // over slices of consecutive records instead: one call per batch rather than
-// one per record.
+// one per record. All(ctx, c) is Consume written as a loop (for rec, err :=
+// range): the loop body is the handler (one function call per record more),
+// and a record's bytes are borrowed until the next iteration.
 //
 // The channel API (Records, Batches, NewStream, and event.NewStream for
 // decoded events) runs Consume on a goroutine of its own and sends values on

@@ -48,6 +48,31 @@ func ExampleConsumer() {
 	// transporttest: fake: handler: enough
 }
 
+// The callback path written as a loop: the body runs as Consume's handler,
+// so a record's sample is borrowed until the next iteration.
+func ExampleAll() {
+	c := newFake()
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for rec, err := range transport.All(ctx, c) {
+		if err != nil {
+			fmt.Println(err) // what ended Consume
+			break
+		}
+		fmt.Printf("%s\n", rec.Sample)
+		if string(rec.Sample) == "three" {
+			break // ends Consume; "three" counts as delivered
+		}
+	}
+	fmt.Println(c.Stats().Records, "records,", c.Stats().Lost, "lost")
+	// Output:
+	// one
+	// two
+	// three
+	// 3 records, 1 lost
+}
+
 // The batch handler: one call per batch of borrowed records, the fastest way
 // to read.
 func ExampleConsumer_consumeBatches() {

@@ -111,6 +111,7 @@ func Run(t *testing.T, h Harness) {
 		{"StatsConcurrentWithConsume", testStatsConcurrent},
 		{"StatsAfterClose", testStatsAfterClose},
 		{"ZeroAllocsPerRecord", testZeroAllocs},
+		{"All", testAll},
 		{"RecordsChannel", testRecordsChannel},
 		{"RecordsChannelClose", testRecordsChannelClose},
 		{"BatchesPartialBatch", testBatchesPartial},

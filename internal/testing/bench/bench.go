@@ -27,6 +27,9 @@ const (
 	Raw Path = "raw"
 	// Callback is bpfstream's Consume with a handler that only counts.
 	Callback Path = "callback"
+	// Iter ranges over transport.All (Consume behind an iterator), counting
+	// in the loop body.
+	Iter Path = "iter"
 	// Typed is Consume with a handler that decodes every sample into a
 	// fixed-layout struct (event.Decoder.DecodeInto, event.Exec for
 	// 532-byte samples).
@@ -47,7 +50,7 @@ const (
 )
 
 // Paths lists the pure-Go paths in the order reports show them.
-var Paths = []Path{Raw, Callback, BatchCallback, Typed, Channel, ChannelBatch, ChannelBorrow}
+var Paths = []Path{Raw, Callback, BatchCallback, Iter, Typed, Channel, ChannelBatch, ChannelBorrow}
 
 // AllPaths adds Libbpf to Paths when this build has it.
 func AllPaths() []Path {

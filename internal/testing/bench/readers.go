@@ -69,6 +69,8 @@ func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
 	switch path {
 	case Callback:
 		return &callback{c: c}, nil
+	case Iter:
+		return &iterate{c: c}, nil
 	case Typed:
 		return &callback{c: c, decode: newDecode(cfg.Producer.SampleSize)}, nil
 	case Channel:
@@ -220,6 +222,31 @@ func (r *callback) run(ctx context.Context, g *goal) error {
 
 func (r *callback) close() error           { return r.c.Close() }
 func (r *callback) stats() transport.Stats { return r.c.Stats() }
+
+// iterate counts records in the body of a range over transport.All.
+type iterate struct {
+	c transport.Consumer
+}
+
+func (r *iterate) run(ctx context.Context, g *goal) error {
+	var n uint64
+	ctx = idle.With(ctx, func() error { g.delivered.Store(n); return nil })
+	for rec, err := range transport.All(ctx, r.c) {
+		if err != nil {
+			return err
+		}
+		if g.lat != nil {
+			g.lat.add(rec.Sample)
+		}
+		if n++; g.reached(n) {
+			break
+		}
+	}
+	return nil
+}
+
+func (r *iterate) close() error           { return r.c.Close() }
+func (r *iterate) stats() transport.Stats { return r.c.Stats() }
 
 // batchCallback counts records a batch at a time in a batch handler.
 type batchCallback struct {

@@ -124,8 +124,12 @@ func (d *Decoder[T]) DecodeInto(dst *T, b []byte) error {
 		d.errs.Add(1)
 		return err
 	}
+	// A typed copy: T's size is known where DecodeInto is compiled for it,
+	// so a small T is copied in a few moves, not by a call to memmove. T
+	// holds no pointers (NewDecoder checks), so the sample need not be
+	// aligned for it (perf samples are 4-byte aligned).
+	*dst = *(*T)(unsafe.Pointer(unsafe.SliceData(b)))
 	p := unsafe.Pointer(dst)
-	copy(unsafe.Slice((*byte)(p), d.size), b[:d.size])
 	for _, off := range d.bools {
 		bp := (*byte)(unsafe.Add(p, off))
 		if *bp > 1 {

@@ -333,7 +333,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		libbpf := samples[key{c, variant{bench.Libbpf, 0}}]
 		for _, v := range variants(c) {
 			rs := samples[key{c, v}]
-			eps := eventRates(rs)
+			eps := each(rs, bench.Result.EventsPerSec)
 			var mallocs, delivered, lost, wakeups uint64
 			var elapsed time.Duration
 			var lat []uint64
@@ -365,7 +365,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			res.RatioToRaw = pairedRatio(rs, raw)
 			res.RatioToLibbpf = pairedRatio(rs, libbpf)
 			if *prefill {
-				res.CPUNsPerRecord = median(cpuPerRecord(rs))
+				res.CPUNsPerRecord = median(each(rs, bench.Result.CPUNsPerRecord))
 			}
 			results = append(results, res)
 		}
@@ -433,14 +433,6 @@ func pairedRatio(rs, base []bench.Result) float64 {
 	return median(ratios)
 }
 
-func cpuPerRecord(rs []bench.Result) []float64 {
-	out := make([]float64, len(rs))
-	for i, r := range rs {
-		out[i] = r.CPUNsPerRecord()
-	}
-	return out
-}
-
 // optional formats x, or "-" when it was not measured (0).
 func optional(x float64, format string) string {
 	if x == 0 {
@@ -476,10 +468,11 @@ func split(s string) []string {
 	return out
 }
 
-func eventRates(rs []bench.Result) []float64 {
+// each returns f of every result, in order.
+func each(rs []bench.Result, f func(bench.Result) float64) []float64 {
 	out := make([]float64, len(rs))
 	for i, r := range rs {
-		out[i] = r.EventsPerSec()
+		out[i] = f(r)
 	}
 	return out
 }

@@ -499,6 +499,7 @@ func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uin
 		if !ok {
 			break
 		}
+		prefetchAhead(hp, uintptr(size))
 		// Published as consumed only after the handler returns: the
 		// next Drain hands a record whose handler panicked over again.
 		rg.tail = tail
@@ -533,6 +534,7 @@ func (r *Perf) runBatch(rg *perfRing, emit *core.Emitter, tail, head, stop uint6
 			if !ok {
 				break
 			}
+			prefetchAhead(hp, uintptr(size))
 			rec := &recs[i]
 			rec.Sample = unsafe.Slice((*byte)(unsafe.Add(hp, perfSampleHeader)), size-perfSampleHeader)
 			rec.CPU, rec.Source = cpu, 0

@@ -617,7 +617,8 @@ func (r *Ringbuf) runRecords(rg *rbRing, emit *core.Emitter, cons, prod, stop ui
 		// The atomic load of len orders it before the reads of the
 		// sample: the kernel clears the busy bit with an xchg after
 		// writing the record.
-		hdr := atomic.LoadUint32((*uint32)(unsafe.Add(rg.data, cons&rg.mask)))
+		hp := unsafe.Add(rg.data, cons&rg.mask)
+		hdr := atomic.LoadUint32((*uint32)(hp))
 		if hdr&ringbufBusyBit != 0 {
 			return cons, true, true, nil
 		}
@@ -625,6 +626,7 @@ func (r *Ringbuf) runRecords(rg *rbRing, emit *core.Emitter, cons, prod, stop ui
 		// ln < 2^30, so next cannot wrap around; prod-cons is at most
 		// the ring's size (check), so neither can the sample.
 		next := cons + ringbufHdrSize + (ln+7)&^7
+		prefetchAhead(hp, next-cons)
 		if next-cons > prod-cons {
 			return cons, true, false, recordBeyondProducer(rg.source, ln, cons, prod)
 		}
@@ -671,13 +673,15 @@ run:
 		nbytes := b.bytes
 		stop := min(prod, start+limitBytes, uintptr(b.start)+batchBytes)
 		for i < len(recs) && n < limitRecords && cons < stop {
-			hdr := atomic.LoadUint32((*uint32)(unsafe.Add(data, cons&mask)))
+			hp := unsafe.Add(data, cons&mask)
+			hdr := atomic.LoadUint32((*uint32)(hp))
 			if hdr&ringbufBusyBit != 0 {
 				busy = true
 				break
 			}
 			ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
 			next := cons + ringbufHdrSize + (ln+7)&^7
+			prefetchAhead(hp, next-cons)
 			if next-cons > prod-cons {
 				err = recordBeyondProducer(rg.source, ln, cons, prod)
 				break

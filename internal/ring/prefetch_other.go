@@ -1,0 +1,6 @@
+//go:build !amd64
+
+package ring
+
+// prefetch does nothing here; see prefetch_amd64.go.
+func prefetch(addr uintptr) {}

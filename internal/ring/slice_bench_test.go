@@ -34,29 +34,44 @@ func benchEmitters(b *testing.B, bench func(b *testing.B, emit *core.Emitter, n 
 }
 
 func BenchmarkRingbufSlice(b *testing.B) {
+	mem := make([]byte, 2*benchBufferSize)
+	records, rec := fillRingbuf(mem[:benchBufferSize], benchSample)
 	benchEmitters(b, func(b *testing.B, emit *core.Emitter, n *int) {
-		const rec = ringbufHdrSize + benchSample
-		mem := make([]byte, 2*benchBufferSize)
-		for off := 0; off+rec <= benchBufferSize; off += rec {
-			binary.NativeEndian.PutUint32(mem[off:], benchSample)
-		}
-		records := benchBufferSize / rec
-		var consPos, prodPos uintptr
-		rg := &rbRing{consPos: &consPos, prodPos: &prodPos, data: unsafe.Pointer(&mem[0]), mask: benchBufferSize - 1, size: benchBufferSize}
-		r := &Ringbuf{p: &poller{}, opts: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}
-		b.ResetTimer()
-		for done := 0; done < b.N; done += records {
-			rg.cons, rg.pub, consPos = 0, 0, 0
-			prodPos = uintptr(records * rec)
-			if _, _, _, err := r.slice(rg, emit); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		if *n < b.N {
-			b.Fatalf("%d records handed over, want %d", *n, b.N)
-		}
+		readRingbuf(b, emit, n, mem[:benchBufferSize], records, rec)
 	})
+}
+
+// fillRingbuf fills mem with ringbuf records of sample bytes and returns how
+// many it holds and their size.
+func fillRingbuf(mem []byte, sample int) (records, rec int) {
+	rec = ringbufHdrSize + (sample+7)&^7
+	for off := 0; off+rec <= len(mem); off += rec {
+		binary.NativeEndian.PutUint32(mem[off:], uint32(sample))
+	}
+	return len(mem) / rec, rec
+}
+
+// readRingbuf reads the records fillRingbuf wrote into mem (a power of two
+// long) with the ringbuf reader, again and again until it has handed b.N
+// over to emit, whose handler counts them in n.
+func readRingbuf(b *testing.B, emit *core.Emitter, n *int, mem []byte, records, rec int) {
+	var consPos, prodPos uintptr
+	rg := &rbRing{consPos: &consPos, prodPos: &prodPos, data: unsafe.Pointer(&mem[0]), mask: uintptr(len(mem) - 1), size: len(mem)}
+	r := &Ringbuf{p: &poller{}, opts: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}
+	b.ResetTimer()
+	for done := 0; done < b.N; done += records {
+		rg.cons, rg.pub, consPos = 0, 0, 0
+		// No more than b.N in all: a pass over a large ring would
+		// otherwise swamp a small b.N.
+		prodPos = uintptr(min(records, b.N-done) * rec)
+		if _, _, _, err := r.slice(rg, emit); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if *n < b.N {
+		b.Fatalf("%d records handed over, want %d", *n, b.N)
+	}
 }
 
 // perfBenchBuffer returns a perf buffer of 24-byte samples laid out as
@@ -98,19 +113,20 @@ func BenchmarkPerfSlice(b *testing.B) {
 // (load the header, call the handler, publish the position) and nothing
 // else: no limits, no counting, no look at the context or Close.
 func BenchmarkRingbufFloor(b *testing.B) {
-	const rec = ringbufHdrSize + benchSample
 	mem := make([]byte, 2*benchBufferSize)
-	for off := 0; off+rec <= benchBufferSize; off += rec {
-		binary.NativeEndian.PutUint32(mem[off:], benchSample)
-	}
-	records := benchBufferSize / rec
+	records, rec := fillRingbuf(mem[:benchBufferSize], benchSample)
+	readRingbufFloor(b, mem[:benchBufferSize], records, rec)
+}
+
+// readRingbufFloor is readRingbuf with floorLoop.
+func readRingbufFloor(b *testing.B, mem []byte, records, rec int) {
 	var n int
 	h := transport.Handler(func(transport.Record) error { n++; return nil })
 	var consPos uintptr
 	b.ResetTimer()
 	for done := 0; done < b.N; done += records {
 		consPos = 0
-		floorLoop(unsafe.Pointer(&mem[0]), benchBufferSize-1, &consPos, uintptr(records*rec), h)
+		floorLoop(unsafe.Pointer(&mem[0]), uintptr(len(mem)-1), &consPos, uintptr(min(records, b.N-done)*rec), h)
 	}
 	b.StopTimer()
 	if n < b.N {

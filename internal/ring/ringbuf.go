@@ -606,6 +606,20 @@ func (r *Ringbuf) sliceRecords(rg *rbRing, emit *core.Emitter, cons, prod uintpt
 	return int(emit.Count() - first), cons, rg.cons, prod, busy, err
 }
 
+// header reads the header of the record at cons: its address, the header
+// word (busy and discard bits included), the sample's length and the position
+// after the record. The runs check the busy bit before they use the rest, and
+// that the record ends by the producer position. The atomic load orders the
+// header before the reads of the sample: the kernel clears the busy bit with
+// an xchg after writing the record. ln < 2^30, so next cannot wrap around;
+// prod-cons is at most the ring's size, so neither can the sample.
+func (rg *rbRing) header(cons uintptr) (hp unsafe.Pointer, hdr uint32, ln, next uintptr) {
+	hp = unsafe.Add(rg.data, cons&rg.mask)
+	hdr = atomic.LoadUint32((*uint32)(hp))
+	ln = uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
+	return hp, hdr, ln, cons + ringbufHdrSize + (ln+7)&^7
+}
+
 // runRecords hands the records from cons on to the per-record handler, up to
 // stop (at most prod) and until the emitter's Count reaches until. It returns
 // the position after them, and done when the slice ends there: at a busy
@@ -614,18 +628,10 @@ func (r *Ringbuf) runRecords(rg *rbRing, emit *core.Emitter, cons, prod, stop ui
 	h := emit.Handler()
 	closed := &r.p.closed
 	for cons < stop {
-		// The atomic load of len orders it before the reads of the
-		// sample: the kernel clears the busy bit with an xchg after
-		// writing the record.
-		hp := unsafe.Add(rg.data, cons&rg.mask)
-		hdr := atomic.LoadUint32((*uint32)(hp))
+		hp, hdr, ln, next := rg.header(cons)
 		if hdr&ringbufBusyBit != 0 {
 			return cons, true, true, nil
 		}
-		ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
-		// ln < 2^30, so next cannot wrap around; prod-cons is at most
-		// the ring's size (check), so neither can the sample.
-		next := cons + ringbufHdrSize + (ln+7)&^7
 		prefetchAhead(hp, next-cons)
 		if next-cons > prod-cons {
 			return cons, true, false, recordBeyondProducer(rg.source, ln, cons, prod)
@@ -673,14 +679,11 @@ run:
 		nbytes := b.bytes
 		stop := min(prod, start+limitBytes, uintptr(b.start)+batchBytes)
 		for i < len(recs) && n < limitRecords && cons < stop {
-			hp := unsafe.Add(data, cons&mask)
-			hdr := atomic.LoadUint32((*uint32)(hp))
+			hp, hdr, ln, next := rg.header(cons)
 			if hdr&ringbufBusyBit != 0 {
 				busy = true
 				break
 			}
-			ln := uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
-			next := cons + ringbufHdrSize + (ln+7)&^7
 			prefetchAhead(hp, next-cons)
 			if next-cons > prod-cons {
 				err = recordBeyondProducer(rg.source, ln, cons, prod)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -154,4 +155,53 @@ func TestBusyRecordInterval(t *testing.T) {
 	res := await(t, tr, tr.drain(), "the drain interval")
 	require.True(t, errors.Is(res.err, core.ErrWake), "Drain returned %v", res.err)
 	require.Zero(t, res.records)
+}
+
+// TestBusyRecordsCommittedWhileRead: a producer reserves and commits records
+// while both readers (per-record and batch) read the ring. A record the
+// reader found busy may be committed by the time it looks at it again; every
+// record must be handed over once, in order, none skipped.
+func TestBusyRecordsCommittedWhileRead(t *testing.T) {
+	for _, batched := range []bool{false, true} {
+		t.Run(map[bool]string{false: "callback", true: "batch"}[batched], func(t *testing.T) {
+			const size, records = 1 << 16, 4000 // 16-byte records: no wrap
+			var consPos, prodPos uintptr
+			data := make([]byte, 2*size)
+			rg := &rbRing{consPos: &consPos, prodPos: &prodPos, data: unsafe.Pointer(&data[0]), mask: size - 1, size: size}
+			r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
+			var got []uint64
+			check := func(rec transport.Record) { got = append(got, binary.NativeEndian.Uint64(rec.Sample)) }
+			emit := checkingEmitter(batched, 256, check)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for k := range uint64(records) {
+					pos := uintptr(k) * 16
+					hdr := (*uint32)(unsafe.Pointer(&data[pos]))
+					atomic.StoreUint32(hdr, 8|ringbufBusyBit) // reserved
+					binary.NativeEndian.PutUint64(data[pos+8:], k)
+					atomic.StoreUintptr(&prodPos, pos+16)
+					for range k % 7 * 10 { // commit after a while, varied
+						runtime.Gosched()
+					}
+					atomic.StoreUint32(hdr, 8) // committed
+				}
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for len(got) < records && time.Now().Before(deadline) {
+				if _, _, _, err := r.slice(rg, emit); err != nil {
+					t.Fatal(err)
+				}
+			}
+			<-done
+			for k, v := range got {
+				if v != uint64(k) {
+					t.Fatalf("record %d handed over as the %dth: a record before it was skipped", v, k)
+				}
+			}
+			if len(got) != records {
+				t.Fatalf("%d of %d records handed over", len(got), records)
+			}
+		})
+	}
 }

@@ -69,54 +69,83 @@ func FuzzRingbufSlice(f *testing.F) {
 		// The two copies share their bytes: writing one fills both.
 		clear(mem[:fuzzRingSize])
 		copy(mem[:fuzzRingSize], data)
-		consPos := uintptr(cons)
-		prodPos := consPos + uintptr(ahead)
-		rg := &rbRing{
-			cons:    consPos,
-			pub:     consPos,
-			consPos: &consPos,
-			prodPos: &prodPos,
-			data:    unsafe.Pointer(&mem[0]),
-			mask:    fuzzRingSize - 1,
-			size:    fuzzRingSize,
-		}
-		r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
-		handed := 0
-		emit := core.NewEmitter(func(rec transport.Record) error {
-			if !inBounds(rec.Sample, mem) {
-				t.Fatalf("sample of %d bytes outside the ring", len(rec.Sample))
-			}
-			handed++
-			return nil
-		})
-		var firstErr error
-		noFault(t, func() {
-			for range 64 {
-				n, moved, busy, err := r.slice(rg, emit)
-				if err != nil {
-					firstErr = err
-					return
-				}
-				if n == 0 && moved == 0 || busy {
-					return
-				}
-			}
-		})
-		if firstErr != nil && !errors.Is(firstErr, ErrCorrupt) {
-			t.Fatalf("error %v is not ErrCorrupt", firstErr)
-		}
-		if cons&7 != 0 || ahead&7 != 0 || int(ahead) > fuzzRingSize {
-			if ahead != 0 && (firstErr == nil || handed > 0) {
-				t.Fatalf("cons %d, producer %d ahead: handed over %d records, error %v; want none and ErrCorrupt", cons, ahead, handed, firstErr)
-			}
-		}
-		if rg.cons-uintptr(cons) > uintptr(ahead) {
-			t.Fatalf("consumed %d bytes past the producer position %d ahead", rg.cons-uintptr(cons), ahead)
-		}
-		if consPos-uintptr(cons) > uintptr(ahead) {
-			t.Fatalf("published position %d bytes ahead, past the producer position %d ahead", consPos-uintptr(cons), ahead)
+		// The per-record and the batch reader (which walk the ring with
+		// loops of their own) must agree on every buffer.
+		handed, end := fuzzRingbuf(t, mem, cons, ahead, false)
+		handedBatched, endBatched := fuzzRingbuf(t, mem, cons, ahead, true)
+		if handedBatched != handed || endBatched != end {
+			t.Fatalf("batch reader handed over %d records up to %d, per-record reader %d up to %d", handedBatched, endBatched, handed, end)
 		}
 	})
+}
+
+// checkingEmitter returns an emitter that calls check for every record,
+// with a per-record handler or with a batch handler given up to limit
+// records per call.
+func checkingEmitter(batched bool, limit int, check func(transport.Record)) *core.Emitter {
+	if !batched {
+		return core.NewEmitter(func(rec transport.Record) error { check(rec); return nil })
+	}
+	return core.NewBatchEmitter(func(recs []transport.Record) error {
+		for _, rec := range recs {
+			check(rec)
+		}
+		return nil
+	}, limit, nil)
+}
+
+// fuzzRingbuf reads the ring in mem from cons to cons+ahead, as
+// FuzzRingbufSlice describes, with a per-record or a batch handler, and
+// returns the records handed over and the reader's position after them.
+func fuzzRingbuf(t *testing.T, mem []byte, cons uint32, ahead uint16, batched bool) (int, uintptr) {
+	consPos := uintptr(cons)
+	prodPos := consPos + uintptr(ahead)
+	rg := &rbRing{
+		cons:    consPos,
+		pub:     consPos,
+		consPos: &consPos,
+		prodPos: &prodPos,
+		data:    unsafe.Pointer(&mem[0]),
+		mask:    fuzzRingSize - 1,
+		size:    fuzzRingSize,
+	}
+	r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
+	handed := 0
+	check := func(rec transport.Record) {
+		if !inBounds(rec.Sample, mem) {
+			t.Fatalf("sample of %d bytes outside the ring", len(rec.Sample))
+		}
+		handed++
+	}
+	emit := checkingEmitter(batched, 4, check)
+	var firstErr error
+	noFault(t, func() {
+		for range 64 {
+			n, moved, busy, err := r.slice(rg, emit)
+			if err != nil {
+				firstErr = err
+				return
+			}
+			if n == 0 && moved == 0 || busy {
+				return
+			}
+		}
+	})
+	if firstErr != nil && !errors.Is(firstErr, ErrCorrupt) {
+		t.Fatalf("error %v is not ErrCorrupt", firstErr)
+	}
+	if cons&7 != 0 || ahead&7 != 0 || int(ahead) > fuzzRingSize {
+		if ahead != 0 && (firstErr == nil || handed > 0) {
+			t.Fatalf("cons %d, producer %d ahead: handed over %d records, error %v; want none and ErrCorrupt", cons, ahead, handed, firstErr)
+		}
+	}
+	if rg.cons-uintptr(cons) > uintptr(ahead) {
+		t.Fatalf("consumed %d bytes past the producer position %d ahead", rg.cons-uintptr(cons), ahead)
+	}
+	if consPos-uintptr(cons) > uintptr(ahead) {
+		t.Fatalf("published position %d bytes ahead, past the producer position %d ahead", consPos-uintptr(cons), ahead)
+	}
+	return handed, rg.cons
 }
 
 func FuzzPerfSlice(f *testing.F) {

@@ -6,3 +6,9 @@ package ring
 //
 //go:noescape
 func prefetch(addr uintptr)
+
+// prefetchRun prefetches the lines at addr, addr+stride, ..., n of them, as
+// prefetch does each.
+//
+//go:noescape
+func prefetchRun(addr, stride uintptr, n int)

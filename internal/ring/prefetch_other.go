@@ -4,3 +4,6 @@ package ring
 
 // prefetch does nothing here; see prefetch_amd64.go.
 func prefetch(addr uintptr) {}
+
+// prefetchRun does nothing here; see prefetch_amd64.go.
+func prefetchRun(addr, stride uintptr, n int) {}

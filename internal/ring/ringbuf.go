@@ -22,6 +22,9 @@ const (
 	ringbufBusyBit    = 1 << 31
 	ringbufDiscardBit = 1 << 30
 	ringbufHdrSize    = 8
+	// ringbufMaxSample bounds a sample's length: the bits of len below
+	// the busy and discard bits.
+	ringbufMaxSample = ringbufDiscardBit - 1
 )
 
 // ErrCorrupt means a buffer holds a record that cannot be: a length beyond
@@ -670,37 +673,37 @@ func (r *Ringbuf) sliceBatches(rg *rbRing, emit *core.Emitter, cons, prod uintpt
 	limitRecords := r.opts.SliceRecords
 	limitBytes := uintptr(r.opts.SliceBytes)
 	publishBytes := uintptr(r.opts.PublishBytes)
-	data, mask, source := rg.data, rg.mask, int32(rg.source)
 	b := &r.batch
 run:
 	for {
 		recs := b.room(emit.BatchLimit(), uint64(cons))
-		i := len(b.recs)
-		nbytes := b.bytes
+		held := len(b.recs)
 		stop := min(prod, start+limitBytes, uintptr(b.start)+batchBytes)
-		for i < len(recs) && n < limitRecords && cons < stop {
-			hp, hdr, ln, next := rg.header(cons)
-			if hdr&ringbufBusyBit != 0 {
-				busy = true
-				break
-			}
-			prefetchAhead(hp, next-cons)
-			if next-cons > prod-cons {
-				err = recordBeyondProducer(rg.source, ln, cons, prod)
-				break
-			}
-			if hdr&ringbufDiscardBit == 0 {
-				last = cons
-				rec := &recs[i]
-				rec.Sample = unsafe.Slice((*byte)(unsafe.Add(data, (cons+ringbufHdrSize)&mask)), ln)
-				rec.CPU, rec.Source = transport.NoCPU, source
-				nbytes += uint64(ln)
-				i++
-				n++
-			}
-			cons = next
+		recs = recs[:min(len(recs), held+limitRecords-n)]
+		i, next, nbytes := rg.gather(recs, held, cons, stop, prod)
+		if i > held {
+			n += i - held
+			last = next - recordSize(len(recs[i-1].Sample))
 		}
-		b.recs, b.bytes = recs[:i], nbytes
+		cons = next
+		b.recs, b.bytes = recs[:i], b.bytes+nbytes
+		if i < len(recs) && cons < stop {
+			// gather stopped at a record it does not take. Its header
+			// is read again, and may have changed since: a record
+			// busy then may be committed now, and is taken next.
+			_, hdr, ln, after := rg.header(cons)
+			switch {
+			case hdr&ringbufBusyBit != 0:
+				busy = true
+			case after-cons > prod-cons:
+				err = recordBeyondProducer(rg.source, ln, cons, prod)
+			case hdr&ringbufDiscardBit != 0:
+				cons = after // skipped
+				continue
+			default:
+				continue
+			}
+		}
 		if busy || err != nil {
 			break
 		}
@@ -734,6 +737,73 @@ run:
 		}
 	}
 	return n, cons, last, prod, busy, err
+}
+
+// recordSize is the bytes of ring a record of a sample of ln bytes takes.
+func recordSize(ln int) uintptr { return ringbufHdrSize + uintptr(ln+7)&^7 }
+
+// gather is sliceBatches' run: it writes the records from cons on into
+// recs[i:], up to stop (at most prod), and returns how many recs holds then,
+// the position after the last record written and the bytes of their
+// samples. It stops before any record it does not take as it is (busy,
+// discarded, or reaching past prod), which the caller looks at.
+//
+// It walks chunks of prefetchChunk records with walk, which calls nothing,
+// and prefetches between them; when records are too small to prefetch
+// (prefetchChunkAhead), it walks the rest at once.
+func (rg *rbRing) gather(recs []transport.Record, i int, cons, stop, prod uintptr) (int, uintptr, uint64) {
+	var nbytes uint64
+	for chunk := min(len(recs), i+prefetchChunk); ; {
+		var nb uint64
+		i, cons, nb = rg.walk(recs[:chunk], i, cons, stop, prod)
+		nbytes += nb
+		if i < chunk {
+			return i, cons, nbytes
+		}
+		last := recs[i-1].Sample
+		prefetching := prefetchChunkAhead(unsafe.Add(unsafe.Pointer(unsafe.SliceData(last)), -ringbufHdrSize), recordSize(len(last)))
+		if i == len(recs) || cons >= stop {
+			return i, cons, nbytes
+		}
+		chunk = len(recs)
+		if prefetching {
+			chunk = min(len(recs), i+prefetchChunk)
+		}
+	}
+}
+
+// walk is gather without the prefetching: a function of its own that calls
+// nothing, so that the values its loop keeps stay in registers (Go has no
+// callee-saved registers: a loop that calls anything, even only for some
+// records, stores and reloads some of them for every record).
+//
+// Each record's position depends on the header before it, so the loop is
+// as fast as the chain from one header load to the next: it walks offsets
+// from the first record's address, which the double mapping of the data
+// pages keeps valid for the ring's size (prod-cons is at most that), so the
+// chain is the load and three instructions, without the mask.
+func (rg *rbRing) walk(recs []transport.Record, i int, cons, stop, prod uintptr) (int, uintptr, uint64) {
+	base := unsafe.Add(rg.data, cons&rg.mask)
+	source := int32(rg.source)
+	limit, avail := stop-cons, prod-cons
+	var nbytes uint64
+	var off uintptr
+	j := i
+	for ; j < len(recs) && off < limit; j++ {
+		hp := unsafe.Add(base, off)
+		hdr := atomic.LoadUint32((*uint32)(hp))
+		size := (uintptr(hdr) + ringbufHdrSize + 7) &^ 7
+		if hdr > ringbufMaxSample || off+size > avail {
+			break
+		}
+		ln := uintptr(hdr & ringbufMaxSample) // hdr, known to the compiler to be short
+		rec := &recs[j]
+		rec.Sample = (*[ringbufMaxSample]byte)(unsafe.Add(hp, ringbufHdrSize))[:ln:ln]
+		rec.CPU, rec.Source = transport.NoCPU, source
+		nbytes += uint64(ln)
+		off += size
+	}
+	return j, cons + off, nbytes
 }
 
 // recordBeyondProducer is slice's error for a record longer than what the

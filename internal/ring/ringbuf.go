@@ -644,7 +644,7 @@ func (r *Ringbuf) runRecords(rg *rbRing, emit *core.Emitter, cons, prod, stop ui
 			// the next Drain hands a record whose handler panicked
 			// over again.
 			rg.cons = cons
-			herr := h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(rg.data, (cons+ringbufHdrSize)&rg.mask)), ln), CPU: transport.NoCPU, Source: int32(rg.source)})
+			herr := h(transport.Record{Sample: sampleAt(hp, ln), CPU: transport.NoCPU, Source: int32(rg.source)})
 			emit.Handed(int(ln))
 			if herr != nil {
 				// Handed over: the handler saw it.
@@ -739,6 +739,16 @@ run:
 	return n, cons, last, prod, busy, err
 }
 
+// sampleAt returns the sample of ln bytes of the record whose header is at
+// hp. The data pages are mapped twice in a row, so a sample that wraps
+// around the ring's end lies right after its header. Slicing an array
+// pointer, rather than unsafe.Slice, leaves nothing to check at run time:
+// ln, masked, is known to be short.
+func sampleAt(hp unsafe.Pointer, ln uintptr) []byte {
+	ln &= ringbufMaxSample
+	return (*[ringbufMaxSample]byte)(unsafe.Add(hp, ringbufHdrSize))[:ln:ln]
+}
+
 // recordSize is the bytes of ring a record of a sample of ln bytes takes.
 func recordSize(ln int) uintptr { return ringbufHdrSize + uintptr(ln+7)&^7 }
 
@@ -796,9 +806,9 @@ func (rg *rbRing) walk(recs []transport.Record, i int, cons, stop, prod uintptr)
 		if hdr > ringbufMaxSample || off+size > avail {
 			break
 		}
-		ln := uintptr(hdr & ringbufMaxSample) // hdr, known to the compiler to be short
+		ln := uintptr(hdr)
 		rec := &recs[j]
-		rec.Sample = (*[ringbufMaxSample]byte)(unsafe.Add(hp, ringbufHdrSize))[:ln:ln]
+		rec.Sample = sampleAt(hp, ln)
 		rec.CPU, rec.Source = transport.NoCPU, source
 		nbytes += uint64(ln)
 		off += size

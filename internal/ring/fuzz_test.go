@@ -172,49 +172,62 @@ func FuzzPerfSlice(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, tail uint32, ahead uint16) {
 		clear(mem)
 		copy(mem, data)
-		var meta unix.PerfEventMmapPage
-		start := uint64(tail)
-		meta.Data_tail = start
-		meta.Data_head = start + uint64(ahead)
-		rg := &perfRing{
-			tail: start,
-			pub:  start,
-			meta: &meta,
-			data: unsafe.Pointer(&mem[0]),
-			size: fuzzRingSize,
-			mask: fuzzRingSize - 1,
-		}
-		r := &Perf{p: &poller{}, scratch: scratch, opts: PerfOptions{Options: Options{}.withDefaults()}}
-		handed := 0
-		emit := core.NewEmitter(func(rec transport.Record) error {
-			if !inBounds(rec.Sample, mem) && !inBounds(rec.Sample, r.scratch) {
-				t.Fatalf("sample of %d bytes outside the buffer and the scratch space", len(rec.Sample))
-			}
-			handed++
-			return nil
-		})
-		var firstErr error
-		noFault(t, func() {
-			_ = rg.unread()
-			for range 64 {
-				n, moved, err := r.slice(rg, emit)
-				if err != nil {
-					firstErr = err
-					return
-				}
-				if n == 0 && moved == 0 {
-					return
-				}
-			}
-		})
-		if firstErr != nil && !errors.Is(firstErr, ErrCorrupt) {
-			t.Fatalf("error %v is not ErrCorrupt", firstErr)
-		}
-		if ahead != 0 && (tail&7 != 0 || ahead < perfHeaderSize || int(ahead) > fuzzRingSize) && (firstErr == nil || handed > 0) {
-			t.Fatalf("tail %d, head %d ahead: handed over %d records, error %v; want none and ErrCorrupt", tail, ahead, handed, firstErr)
-		}
-		if rg.tail-start > uint64(ahead) || meta.Data_tail-start > uint64(ahead) {
-			t.Fatalf("read to %d (published %d) bytes ahead, past the head %d ahead", rg.tail-start, meta.Data_tail-start, ahead)
+		// As for ring buffers: the per-record and the batch reader must
+		// agree on every buffer.
+		handed, end := fuzzPerf(t, mem, scratch, tail, ahead, false)
+		handedBatched, endBatched := fuzzPerf(t, mem, scratch, tail, ahead, true)
+		if handedBatched != handed || endBatched != end {
+			t.Fatalf("batch reader handed over %d records up to %d, per-record reader %d up to %d", handedBatched, endBatched, handed, end)
 		}
 	})
+}
+
+// fuzzPerf reads the perf buffer in mem from tail to tail+ahead, as
+// FuzzPerfSlice describes, with a per-record or a batch handler, and returns
+// the records handed over and the reader's position after them.
+func fuzzPerf(t *testing.T, mem, scratch []byte, tail uint32, ahead uint16, batched bool) (int, uint64) {
+	var meta unix.PerfEventMmapPage
+	start := uint64(tail)
+	meta.Data_tail = start
+	meta.Data_head = start + uint64(ahead)
+	rg := &perfRing{
+		tail: start,
+		pub:  start,
+		meta: &meta,
+		data: unsafe.Pointer(&mem[0]),
+		size: fuzzRingSize,
+		mask: fuzzRingSize - 1,
+	}
+	r := &Perf{p: &poller{}, scratch: scratch, opts: PerfOptions{Options: Options{}.withDefaults()}}
+	handed := 0
+	emit := checkingEmitter(batched, 4, func(rec transport.Record) {
+		if !inBounds(rec.Sample, mem) && !inBounds(rec.Sample, r.scratch) {
+			t.Fatalf("sample of %d bytes outside the buffer and the scratch space", len(rec.Sample))
+		}
+		handed++
+	})
+	var firstErr error
+	noFault(t, func() {
+		_ = rg.unread()
+		for range 64 {
+			n, moved, err := r.slice(rg, emit)
+			if err != nil {
+				firstErr = err
+				return
+			}
+			if n == 0 && moved == 0 {
+				return
+			}
+		}
+	})
+	if firstErr != nil && !errors.Is(firstErr, ErrCorrupt) {
+		t.Fatalf("error %v is not ErrCorrupt", firstErr)
+	}
+	if ahead != 0 && (tail&7 != 0 || ahead < perfHeaderSize || int(ahead) > fuzzRingSize) && (firstErr == nil || handed > 0) {
+		t.Fatalf("tail %d, head %d ahead: handed over %d records, error %v; want none and ErrCorrupt", tail, ahead, handed, firstErr)
+	}
+	if rg.tail-start > uint64(ahead) || meta.Data_tail-start > uint64(ahead) {
+		t.Fatalf("read to %d (published %d) bytes ahead, past the head %d ahead", rg.tail-start, meta.Data_tail-start, ahead)
+	}
+	return handed, rg.tail
 }

@@ -620,7 +620,7 @@ func (rg *rbRing) header(cons uintptr) (hp unsafe.Pointer, hdr uint32, ln, next 
 	hp = unsafe.Add(rg.data, cons&rg.mask)
 	hdr = atomic.LoadUint32((*uint32)(hp))
 	ln = uintptr(hdr &^ (ringbufBusyBit | ringbufDiscardBit))
-	return hp, hdr, ln, cons + ringbufHdrSize + (ln+7)&^7
+	return hp, hdr, ln, cons + recordSize(ln)
 }
 
 // runRecords hands the records from cons on to the per-record handler, up to
@@ -683,7 +683,7 @@ run:
 		i, next, nbytes := rg.gather(recs, held, cons, stop, prod)
 		if i > held {
 			n += i - held
-			last = next - recordSize(len(recs[i-1].Sample))
+			last = next - recordSize(uintptr(len(recs[i-1].Sample)))
 		}
 		cons = next
 		b.recs, b.bytes = recs[:i], b.bytes+nbytes
@@ -749,8 +749,9 @@ func sampleAt(hp unsafe.Pointer, ln uintptr) []byte {
 	return (*[ringbufMaxSample]byte)(unsafe.Add(hp, ringbufHdrSize))[:ln:ln]
 }
 
-// recordSize is the bytes of ring a record of a sample of ln bytes takes.
-func recordSize(ln int) uintptr { return ringbufHdrSize + uintptr(ln+7)&^7 }
+// recordSize is the bytes of ring a record of a sample of ln bytes takes:
+// its header and the sample, rounded up to 8 bytes.
+func recordSize(ln uintptr) uintptr { return (ln + ringbufHdrSize + 7) &^ 7 }
 
 // gather is sliceBatches' run: it writes the records from cons on into
 // recs[i:], up to stop (at most prod), and returns how many recs holds then,
@@ -771,7 +772,7 @@ func (rg *rbRing) gather(recs []transport.Record, i int, cons, stop, prod uintpt
 			return i, cons, nbytes
 		}
 		last := recs[i-1].Sample
-		prefetching := prefetchChunkAhead(unsafe.Add(unsafe.Pointer(unsafe.SliceData(last)), -ringbufHdrSize), recordSize(len(last)))
+		prefetching := prefetchChunkAhead(unsafe.Add(unsafe.Pointer(unsafe.SliceData(last)), -ringbufHdrSize), recordSize(uintptr(len(last))))
 		if i == len(recs) || cons >= stop {
 			return i, cons, nbytes
 		}
@@ -802,7 +803,7 @@ func (rg *rbRing) walk(recs []transport.Record, i int, cons, stop, prod uintptr)
 	for ; j < len(recs) && off < limit; j++ {
 		hp := unsafe.Add(base, off)
 		hdr := atomic.LoadUint32((*uint32)(hp))
-		size := (uintptr(hdr) + ringbufHdrSize + 7) &^ 7
+		size := recordSize(uintptr(hdr))
 		if hdr > ringbufMaxSample || off+size > avail {
 			break
 		}

@@ -10,19 +10,31 @@ import "unsafe"
 // cache (BenchmarkRingbufOutOfCache), libbpf's loop, which does not prefetch,
 // spends 11.6-13 ns per 128- or 532-byte sample waiting for headers.
 //
-// prefetchAhead guesses where the header prefetchDistance records ahead lies
-// (records of one ring tend to have one size) and asks for its line while the
-// handler runs; a wrong guess costs one useless prefetch. The readers then
-// take 9-10.6 ns per record (callback) and 8.5-9.6 ns (batch); on a
-// prefilled kernel ring of a million samples, 1.2-1.8x libbpf's rate instead
-// of 0.9-1.0x. A distance of 8 records fetched too late, 32 and 64 no better
-// than 16. Records shorter than prefetchMinSize share lines and pages with
-// their neighbours, where the hardware prefetchers keep up and the prefetch
-// would only add its cost.
+// prefetchAhead guesses where the record prefetchDistance records ahead lies
+// (records of one ring tend to have one size) and asks for its header's line,
+// or all of its lines when it is small (prefetchWholeMax), while the handler
+// runs; a wrong guess costs useless prefetches. Out of cache the readers then
+// take 8.0 ns (callback) and 6.4 ns (batch) per 128-byte sample, 10.3 and
+// 10.5 ns per 532-byte one; on a prefilled kernel ring of a million samples,
+// 1.2-1.8x libbpf's rate instead of 0.9-1.0x without prefetching. A distance
+// of 8 records fetched too late, 32 and 64 no better than 16. Records
+// shorter than prefetchMinSize share lines and pages with their neighbours,
+// where the hardware prefetchers keep up and the prefetch would only add its
+// cost.
 const (
 	prefetchDistance = 16
 	prefetchMinSize  = 64
 )
+
+// prefetchWholeMax is the largest record prefetched whole, every line of it,
+// rather than only its header's line. Out of cache
+// (BenchmarkRingbufOutOfCache), whole 136-byte records made the callback
+// path 17% and the batch path 32% faster than their headers alone did (the
+// hardware then sees one stream of lines, and keeps up with it), and made no
+// difference at 200-256 bytes; at 532 bytes, fetching every byte of the ring
+// made the batch path 2.5x slower (prefilled, 97-99M -> 37-42M records/s:
+// the memory's bandwidth, where the headers alone are one line in nine).
+const prefetchWholeMax = 256
 
 // prefetchChunk is how many records a batch gathering loop walks between
 // prefetches (see prefetchChunkAhead): a loop that calls nothing keeps its
@@ -33,25 +45,39 @@ const (
 // slower, and so was a distance of 24 or 32 records.
 const prefetchChunk = 4
 
-// prefetchAhead prefetches the line prefetchDistance records of size bytes
+// prefetchAhead prefetches the record prefetchDistance records of size bytes
 // after the one at p.
 func prefetchAhead(p unsafe.Pointer, size uintptr) {
 	if size >= prefetchMinSize {
-		prefetch(uintptr(p) + size*prefetchDistance)
+		prefetchRecords(uintptr(p)+size*prefetchDistance, size, 1)
 	}
 }
 
 // prefetchChunkAhead is prefetchAhead for a loop that has walked a chunk of
 // prefetchChunk records up to the one at p, of size bytes: it prefetches the
-// lines of the chunk's worth of headers that follow those it prefetched
-// last time, prefetchDistance to prefetchDistance+prefetchChunk records
-// after p, so that every record's header is asked for once, between
-// prefetchDistance and prefetchDistance+prefetchChunk records before it is
-// read. It reports whether records of this size are prefetched.
+// chunk's worth of records that follow those it prefetched last time,
+// prefetchDistance to prefetchDistance+prefetchChunk records after p, so
+// that every record is asked for once, between prefetchDistance and
+// prefetchDistance+prefetchChunk records before it is read. It reports
+// whether records of this size are prefetched.
 func prefetchChunkAhead(p unsafe.Pointer, size uintptr) bool {
 	if size < prefetchMinSize {
 		return false
 	}
-	prefetchRun(uintptr(p)+size*prefetchDistance, size, prefetchChunk)
+	prefetchRecords(uintptr(p)+size*prefetchDistance, size, prefetchChunk)
 	return true
+}
+
+// cacheLine is the bytes the processor fetches at a time.
+const cacheLine = 64
+
+// prefetchRecords prefetches n records of size bytes from addr: every line of
+// them when they are at most prefetchWholeMax bytes, the line of each one's
+// header otherwise.
+func prefetchRecords(addr, size uintptr, n int) {
+	if size <= prefetchWholeMax {
+		prefetchRun(addr, cacheLine, int((size*uintptr(n)+cacheLine-1)/cacheLine))
+		return
+	}
+	prefetchRun(addr, size, n)
 }

@@ -1,11 +1,5 @@
 #include "textflag.h"
 
-// func prefetch(addr uintptr)
-TEXT ·prefetch(SB), NOSPLIT|NOFRAME, $0-8
-	MOVQ	addr+0(FP), AX
-	PREFETCHT0	(AX)
-	RET
-
 // func prefetchRun(addr, stride uintptr, n int)
 TEXT ·prefetchRun(SB), NOSPLIT|NOFRAME, $0-24
 	MOVQ	addr+0(FP), AX

@@ -2,8 +2,5 @@
 
 package ring
 
-// prefetch does nothing here; see prefetch_amd64.go.
-func prefetch(addr uintptr) {}
-
 // prefetchRun does nothing here; see prefetch_amd64.go.
 func prefetchRun(addr, stride uintptr, n int) {}

@@ -10,7 +10,7 @@ import (
 	"github.com/bpfstream/bpfstream/internal/core"
 )
 
-// TestPrefetchNeverFaults gives prefetch addresses no mapping backs, as
+// TestPrefetchNeverFaults gives prefetchRun addresses no mapping backs, as
 // prefetchAhead's guesses may be: past a ring's end, the null page, the top
 // of the address space.
 func TestPrefetchNeverFaults(t *testing.T) {
@@ -23,11 +23,14 @@ func TestPrefetchNeverFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, addr := range []uintptr{0, 1, base, base + uintptr(unix.Getpagesize()), ^uintptr(0), ^uintptr(0) &^ 63} {
-		prefetch(addr)
+		prefetchRun(addr, cacheLine, 2) // the second line past the top wraps around
 	}
 	var x [64]byte
 	prefetchAhead(unsafe.Pointer(&x[0]), ^uintptr(0)/prefetchDistance) // wraps around
 	prefetchAhead(unsafe.Pointer(&x[0]), 1<<40)
+	prefetchAhead(unsafe.Pointer(&x[0]), prefetchWholeMax) // whole records
+	prefetchChunkAhead(unsafe.Pointer(&x[0]), prefetchWholeMax)
+	prefetchChunkAhead(unsafe.Pointer(&x[0]), 1<<40)
 }
 
 // BenchmarkRingbufOutOfCache reads 128- and 532-byte samples from a ring too

@@ -44,7 +44,7 @@ func BenchmarkRingbufSlice(b *testing.B) {
 // fillRingbuf fills mem with ringbuf records of sample bytes and returns how
 // many it holds and their size.
 func fillRingbuf(mem []byte, sample int) (records, rec int) {
-	rec = ringbufHdrSize + (sample+7)&^7
+	rec = int(recordSize(uintptr(sample)))
 	for off := 0; off+rec <= len(mem); off += rec {
 		binary.NativeEndian.PutUint32(mem[off:], uint32(sample))
 	}

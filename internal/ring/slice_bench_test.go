@@ -74,37 +74,46 @@ func readRingbuf(b *testing.B, emit *core.Emitter, n *int, mem []byte, records, 
 	}
 }
 
-// perfBenchBuffer returns a perf buffer of 24-byte samples laid out as
-// bpf_perf_event_output lays them out, how many it holds and their size.
-func perfBenchBuffer() (mem []byte, records, rec int) {
-	rec = perfSampleHeader + benchSample + 4 // aligned to 8
-	mem = make([]byte, benchBufferSize)
-	for off := 0; off+rec <= benchBufferSize; off += rec {
+// fillPerf fills mem with perf records of sample bytes laid out as
+// bpf_perf_event_output lays them out, and returns how many it holds and
+// their size.
+func fillPerf(mem []byte, sample int) (records, rec int) {
+	rec = (perfSampleHeader + sample + 7) &^ 7
+	for off := 0; off+rec <= len(mem); off += rec {
 		binary.NativeEndian.PutUint32(mem[off:], perfRecordSample)
 		binary.NativeEndian.PutUint16(mem[off+6:], uint16(rec))
 		binary.NativeEndian.PutUint32(mem[off+perfHeaderSize:], uint32(rec-perfSampleHeader))
 	}
-	return mem, benchBufferSize / rec, rec
+	return len(mem) / rec, rec
+}
+
+// readPerf reads the records fillPerf wrote into mem (a power of two long)
+// with the perf reader, again and again until it has handed b.N over to
+// emit, whose handler counts them in n.
+func readPerf(b *testing.B, emit *core.Emitter, n *int, mem []byte, records, rec int) {
+	var meta unix.PerfEventMmapPage
+	rg := &perfRing{meta: &meta, data: unsafe.Pointer(&mem[0]), size: uint64(len(mem)), mask: uint64(len(mem) - 1)}
+	r := &Perf{p: &poller{}, opts: PerfOptions{Options: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}}
+	b.ResetTimer()
+	for done := 0; done < b.N; done += records {
+		rg.tail, rg.pub, meta.Data_tail = 0, 0, 0
+		// No more than b.N in all, as in readRingbuf.
+		meta.Data_head = uint64(min(records, b.N-done) * rec)
+		if _, _, err := r.slice(rg, emit); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if *n < b.N {
+		b.Fatalf("%d records handed over, want %d", *n, b.N)
+	}
 }
 
 func BenchmarkPerfSlice(b *testing.B) {
+	mem := make([]byte, benchBufferSize)
+	records, rec := fillPerf(mem, benchSample)
 	benchEmitters(b, func(b *testing.B, emit *core.Emitter, n *int) {
-		mem, records, rec := perfBenchBuffer()
-		var meta unix.PerfEventMmapPage
-		rg := &perfRing{meta: &meta, data: unsafe.Pointer(&mem[0]), size: benchBufferSize, mask: benchBufferSize - 1}
-		r := &Perf{p: &poller{}, opts: PerfOptions{Options: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}}
-		b.ResetTimer()
-		for done := 0; done < b.N; done += records {
-			rg.tail, rg.pub, meta.Data_tail = 0, 0, 0
-			meta.Data_head = uint64(records * rec)
-			if _, _, err := r.slice(rg, emit); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		if *n < b.N {
-			b.Fatalf("%d records handed over, want %d", *n, b.N)
-		}
+		readPerf(b, emit, n, mem, records, rec)
 	})
 }
 
@@ -158,15 +167,21 @@ func floorLoop(data unsafe.Pointer, mask uintptr, consPos *uintptr, prod uintptr
 // advance by the record's size, publish the tail once at the end) and
 // nothing else.
 func BenchmarkPerfFloor(b *testing.B) {
-	mem, records, rec := perfBenchBuffer()
+	mem := make([]byte, benchBufferSize)
+	records, rec := fillPerf(mem, benchSample)
+	readPerfFloor(b, mem, records, rec)
+}
+
+// readPerfFloor is readPerf with perfFloorLoop.
+func readPerfFloor(b *testing.B, mem []byte, records, rec int) {
 	var n int
 	h := transport.Handler(func(transport.Record) error { n++; return nil })
 	var meta unix.PerfEventMmapPage
 	b.ResetTimer()
 	for done := 0; done < b.N; done += records {
 		meta.Data_tail = 0
-		meta.Data_head = uint64(records * rec)
-		perfFloorLoop(unsafe.Pointer(&mem[0]), benchBufferSize-1, &meta, h)
+		meta.Data_head = uint64(min(records, b.N-done) * rec)
+		perfFloorLoop(unsafe.Pointer(&mem[0]), uint64(len(mem)-1), &meta, h)
 	}
 	b.StopTimer()
 	if n < b.N {

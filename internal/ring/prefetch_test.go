@@ -38,29 +38,21 @@ func TestPrefetchNeverFaults(t *testing.T) {
 // where the readers' prefetch pays (see prefetchAhead). floor is libbpf's
 // loop, which does not prefetch.
 func BenchmarkRingbufOutOfCache(b *testing.B) {
-	benchOutOfCache(b, func(b *testing.B, mem []byte, sample int) {
-		records, rec := fillRingbuf(mem, sample)
-		b.Run("floor", func(b *testing.B) { readRingbufFloor(b, mem, records, rec) })
-		benchEmitters(b, func(b *testing.B, emit *core.Emitter, n *int) {
-			readRingbuf(b, emit, n, mem, records, rec)
-		})
-	})
+	benchOutOfCache(b, fillRingbuf, readRingbufFloor, readRingbuf)
 }
 
 // BenchmarkPerfOutOfCache is BenchmarkRingbufOutOfCache for the perf reader.
 func BenchmarkPerfOutOfCache(b *testing.B) {
-	benchOutOfCache(b, func(b *testing.B, mem []byte, sample int) {
-		records, rec := fillPerf(mem, sample)
-		b.Run("floor", func(b *testing.B) { readPerfFloor(b, mem, records, rec) })
-		benchEmitters(b, func(b *testing.B, emit *core.Emitter, n *int) {
-			readPerf(b, emit, n, mem, records, rec)
-		})
-	})
+	benchOutOfCache(b, fillPerf, readPerfFloor, readPerf)
 }
 
-// benchOutOfCache runs bench for 128- and 532-byte samples on 256 MiB of
-// memory in 4 KiB pages.
-func benchOutOfCache(b *testing.B, bench func(b *testing.B, mem []byte, sample int)) {
+// benchOutOfCache fills 256 MiB of memory in 4 KiB pages with 128- and then
+// 532-byte samples, and reads them with the floor loop and the reader.
+func benchOutOfCache(b *testing.B,
+	fill func(mem []byte, sample int) (records, rec int),
+	floor func(b *testing.B, mem []byte, records, rec int),
+	read func(b *testing.B, emit *core.Emitter, n *int, mem []byte, records, rec int),
+) {
 	for _, sample := range []int{128, 532} {
 		b.Run(fmt.Sprint(sample), func(b *testing.B) {
 			mem, err := unix.Mmap(-1, 0, 256<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
@@ -71,7 +63,11 @@ func benchOutOfCache(b *testing.B, bench func(b *testing.B, mem []byte, sample i
 			if err := unix.Madvise(mem, unix.MADV_NOHUGEPAGE); err != nil {
 				b.Fatal(err)
 			}
-			bench(b, mem, sample)
+			records, rec := fill(mem, sample)
+			b.Run("floor", func(b *testing.B) { floor(b, mem, records, rec) })
+			benchEmitters(b, func(b *testing.B, emit *core.Emitter, n *int) {
+				read(b, emit, n, mem, records, rec)
+			})
 		})
 	}
 }

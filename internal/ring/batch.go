@@ -1,6 +1,8 @@
 package ring
 
 import (
+	"unsafe"
+
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/lend"
 	"github.com/bpfstream/bpfstream/transport"
@@ -74,3 +76,40 @@ func (b *batch) flush(emit *core.Emitter, l *lend.Ledger, end, pub uint64) error
 // batchBytes bounds the buffer bytes one batch spans, so that the position a
 // batch holds back from the kernel stays small next to the buffer.
 const batchBytes = 64 << 10
+
+// A walker is a ring that batch gathering loops walk (gather): walk writes
+// the records from pos on that start before stop and end by end into
+// recs[i:], and returns how many recs holds then, the position after the last
+// one written and the bytes of their samples; it is a function of its own
+// that calls nothing, so that the values its loop keeps stay in registers
+// (Go has no callee-saved registers: a loop that calls anything, even only
+// for some records, stores and reloads some of them for every record).
+// headerOf returns the address and size of the record of a sample walk took.
+type walker[P uint64 | uintptr] interface {
+	walk(recs []transport.Record, i int, pos, stop, end P) (int, P, uint64)
+	headerOf(sample []byte) (unsafe.Pointer, uintptr)
+}
+
+// gather is both readers' batch run: it walks rg in chunks of prefetchChunk
+// records and prefetches between them (prefetchChunkAhead), and when records
+// are too small to prefetch, walks the rest at once. Its arguments and
+// results are walk's.
+func gather[P uint64 | uintptr, W walker[P]](rg W, recs []transport.Record, i int, pos, stop, end P) (int, P, uint64) {
+	var nbytes uint64
+	for chunk := min(len(recs), i+prefetchChunk); ; {
+		var nb uint64
+		i, pos, nb = rg.walk(recs[:chunk], i, pos, stop, end)
+		nbytes += nb
+		if i < chunk {
+			return i, pos, nbytes
+		}
+		prefetching := prefetchChunkAhead(rg.headerOf(recs[i-1].Sample))
+		if i == len(recs) || pos >= stop {
+			return i, pos, nbytes
+		}
+		chunk = len(recs)
+		if prefetching {
+			chunk = min(len(recs), i+prefetchChunk)
+		}
+	}
+}

@@ -469,9 +469,23 @@ func (rg *perfRing) bounds(tail, head, stop uint64) (end, last uint64) {
 // size, if a run takes it: a sample record, 8-byte aligned and ending by end.
 func (rg *perfRing) sample(tail, end uint64) (hp unsafe.Pointer, size uint64, ok bool) {
 	hp = unsafe.Add(rg.data, tail&rg.mask)
+	size, ok = runSample(hp, end-tail)
+	return hp, size, ok
+}
+
+// runSample returns the size of the record at hp, which has room bytes of
+// published data from hp on and room for a header and data size at least, and
+// whether a run takes it: a sample record in the layout a run takes, 8-byte
+// aligned, ending within room.
+func runSample(hp unsafe.Pointer, room uint64) (size uint64, ok bool) {
 	size = uint64(*(*uint16)(unsafe.Add(hp, 6)))
-	return hp, size, *(*uint32)(hp) == perfRecordSample && size&7 == 0 && size <= end-tail &&
+	return size, *(*uint32)(hp) == perfRecordSample && size&7 == 0 && size <= room &&
 		uint64(*(*uint32)(unsafe.Add(hp, perfHeaderSize)))+perfSampleHeader == size
+}
+
+// perfSampleAt returns the data of the sample record of size bytes at hp.
+func perfSampleAt(hp unsafe.Pointer, size uint64) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(hp, perfSampleHeader)), size-perfSampleHeader)
 }
 
 // takes reports whether a run takes the record at tail.
@@ -503,7 +517,7 @@ func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uin
 		// Published as consumed only after the handler returns: the
 		// next Drain hands a record whose handler panicked over again.
 		rg.tail = tail
-		herr := h(transport.Record{Sample: unsafe.Slice((*byte)(unsafe.Add(hp, perfSampleHeader)), size-perfSampleHeader), CPU: int32(rg.cpu)})
+		herr := h(transport.Record{Sample: perfSampleAt(hp, size), CPU: int32(rg.cpu)})
 		emit.Handed(int(size - perfSampleHeader))
 		tail += size
 		if herr != nil {
@@ -523,28 +537,15 @@ func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uin
 // the records gathered and the position after them.
 func (r *Perf) runBatch(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
 	b := &r.batch
-	cpu := int32(rg.cpu)
 	for n < limit {
 		recs := b.room(emit.BatchLimit(), tail)
-		i := len(b.recs)
-		nbytes := b.bytes
+		held, full := len(b.recs), len(recs)
 		end, last := rg.bounds(tail, head, min(stop, b.start+batchBytes))
-		for i < len(recs) && n < limit && tail < last {
-			hp, size, ok := rg.sample(tail, end)
-			if !ok {
-				break
-			}
-			prefetchAhead(hp, uintptr(size))
-			rec := &recs[i]
-			rec.Sample = unsafe.Slice((*byte)(unsafe.Add(hp, perfSampleHeader)), size-perfSampleHeader)
-			rec.CPU, rec.Source = cpu, 0
-			nbytes += size - perfSampleHeader
-			i++
-			n++
-			tail += size
-		}
-		b.recs, b.bytes = recs[:i], nbytes
-		if i < len(recs) && tail-b.start < batchBytes {
+		i, next, nbytes := gather(rg, recs[:min(full, held+limit-n)], held, tail, last, end)
+		n += i - held
+		tail = next
+		b.recs, b.bytes = recs[:i], b.bytes+nbytes
+		if i < full && tail-b.start < batchBytes {
 			return n, tail, nil // the run ended before the batch was full
 		}
 		rg.tail = b.start
@@ -553,6 +554,38 @@ func (r *Perf) runBatch(rg *perfRing, emit *core.Emitter, tail, head, stop uint6
 		}
 	}
 	return n, tail, nil
+}
+
+// headerOf returns the address and size of the record whose sample a run
+// took (see gather).
+func (rg *perfRing) headerOf(sample []byte) (unsafe.Pointer, uintptr) {
+	return unsafe.Add(unsafe.Pointer(unsafe.SliceData(sample)), -perfSampleHeader), uintptr(len(sample) + perfSampleHeader)
+}
+
+// walk writes the samples from tail on into recs[i:], those that start before
+// last and end by end (bounds), and returns how many recs holds then, the
+// position after the last one written and the bytes of their samples (see
+// gather, which calls it). It walks offsets from the first record's address:
+// a run does not wrap around the buffer's end.
+func (rg *perfRing) walk(recs []transport.Record, i int, tail, last, end uint64) (int, uint64, uint64) {
+	base := unsafe.Add(rg.data, tail&rg.mask)
+	cpu := int32(rg.cpu)
+	limit, avail := last-tail, end-tail
+	var nbytes, off uint64
+	j := i
+	for ; j < len(recs) && off < limit; j++ {
+		hp := unsafe.Add(base, off)
+		size, ok := runSample(hp, avail-off)
+		if !ok {
+			break
+		}
+		rec := &recs[j]
+		rec.Sample = perfSampleAt(hp, size)
+		rec.CPU, rec.Source = cpu, 0
+		nbytes += size - perfSampleHeader
+		off += size
+	}
+	return j, tail + off, nbytes
 }
 
 // record hands over the record at tail, whatever it is: a sample (one that

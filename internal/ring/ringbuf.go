@@ -680,7 +680,7 @@ run:
 		held := len(b.recs)
 		stop := min(prod, start+limitBytes, uintptr(b.start)+batchBytes)
 		recs = recs[:min(len(recs), held+limitRecords-n)]
-		i, next, nbytes := rg.gather(recs, held, cons, stop, prod)
+		i, next, nbytes := gather(rg, recs, held, cons, stop, prod)
 		if i > held {
 			n += i - held
 			last = next - recordSize(uintptr(len(recs[i-1].Sample)))
@@ -753,40 +753,17 @@ func sampleAt(hp unsafe.Pointer, ln uintptr) []byte {
 // its header and the sample, rounded up to 8 bytes.
 func recordSize(ln uintptr) uintptr { return (ln + ringbufHdrSize + 7) &^ 7 }
 
-// gather is sliceBatches' run: it writes the records from cons on into
-// recs[i:], up to stop (at most prod), and returns how many recs holds then,
-// the position after the last record written and the bytes of their
-// samples. It stops before any record it does not take as it is (busy,
-// discarded, or reaching past prod), which the caller looks at.
-//
-// It walks chunks of prefetchChunk records with walk, which calls nothing,
-// and prefetches between them; when records are too small to prefetch
-// (prefetchChunkAhead), it walks the rest at once.
-func (rg *rbRing) gather(recs []transport.Record, i int, cons, stop, prod uintptr) (int, uintptr, uint64) {
-	var nbytes uint64
-	for chunk := min(len(recs), i+prefetchChunk); ; {
-		var nb uint64
-		i, cons, nb = rg.walk(recs[:chunk], i, cons, stop, prod)
-		nbytes += nb
-		if i < chunk {
-			return i, cons, nbytes
-		}
-		last := recs[i-1].Sample
-		prefetching := prefetchChunkAhead(unsafe.Add(unsafe.Pointer(unsafe.SliceData(last)), -ringbufHdrSize), recordSize(uintptr(len(last))))
-		if i == len(recs) || cons >= stop {
-			return i, cons, nbytes
-		}
-		chunk = len(recs)
-		if prefetching {
-			chunk = min(len(recs), i+prefetchChunk)
-		}
-	}
+// headerOf returns the address and size of the record whose sample a run
+// took (see gather).
+func (rg *rbRing) headerOf(sample []byte) (unsafe.Pointer, uintptr) {
+	return unsafe.Add(unsafe.Pointer(unsafe.SliceData(sample)), -ringbufHdrSize), recordSize(uintptr(len(sample)))
 }
 
-// walk is gather without the prefetching: a function of its own that calls
-// nothing, so that the values its loop keeps stay in registers (Go has no
-// callee-saved registers: a loop that calls anything, even only for some
-// records, stores and reloads some of them for every record).
+// walk writes the records from cons on into recs[i:], those that start before
+// stop and end by prod, and returns how many recs holds then, the position
+// after the last one written and the bytes of their samples (see gather,
+// which calls it). It stops before any record it does not take as it is
+// (busy, discarded, or reaching past prod), which the caller looks at.
 //
 // Each record's position depends on the header before it, so the loop is
 // as fast as the chain from one header load to the next: it walks offsets

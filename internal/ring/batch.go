@@ -77,6 +77,20 @@ func (b *batch) flush(emit *core.Emitter, l *lend.Ledger, end, pub uint64) error
 // batch holds back from the kernel stays small next to the buffer.
 const batchBytes = 64 << 10
 
+// batchSpan is how many bytes of buffer one batch may span, for a slice of at
+// most sliceBytes: batchBytes, or a whole slice when the handler keeps its
+// batches (emit.Slot, the borrowed channel API). A kept batch holds the
+// position back until it is released however short it is, and one cut short
+// costs the stream another handler call, lease and copy of its records into
+// the batch the receiver gets (at 532-byte samples, batchBytes cut a
+// 1,024-record batch into nine calls).
+func batchSpan(emit *core.Emitter, sliceBytes int) uint64 {
+	if emit.Slot() != nil {
+		return max(batchBytes, uint64(sliceBytes))
+	}
+	return batchBytes
+}
+
 // A walker is a ring that batch gathering loops walk (gather): walk writes
 // the records from pos on that start before stop and end by end into
 // recs[i:], and returns how many recs holds then, the position after the last

@@ -424,7 +424,7 @@ func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err
 		}
 		// Never past records gathered but not yet handed over: while a
 		// batch is being gathered, its flush comes first (within
-		// batchBytes).
+		// its span, batchSpan).
 		if len(b.recs) == 0 && tail-rg.pub >= publishBytes {
 			rg.store(tail)
 		}
@@ -537,15 +537,16 @@ func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uin
 // the records gathered and the position after them.
 func (r *Perf) runBatch(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
 	b := &r.batch
+	span := batchSpan(emit, r.opts.SliceBytes)
 	for n < limit {
 		recs := b.room(emit.BatchLimit(), tail)
 		held, full := len(b.recs), len(recs)
-		end, last := rg.bounds(tail, head, min(stop, b.start+batchBytes))
+		end, last := rg.bounds(tail, head, min(stop, b.start+span))
 		i, next, nbytes := gather(rg, recs[:min(full, held+limit-n)], held, tail, last, end)
 		n += i - held
 		tail = next
 		b.recs, b.bytes = recs[:i], b.bytes+nbytes
-		if i < full && tail-b.start < batchBytes {
+		if i < full && tail-b.start < span {
 			return n, tail, nil // the run ended before the batch was full
 		}
 		rg.tail = b.start
@@ -632,7 +633,7 @@ func (r *Perf) record(rg *perfRing, emit *core.Emitter, tail, head uint64) (n in
 		sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfSampleHeader)), raw)
 		if emit.Batched() {
 			b.add(sample, int32(rg.cpu), 0, tail)
-			if len(b.recs) >= emit.BatchLimit() || tail+size-b.start >= batchBytes {
+			if len(b.recs) >= emit.BatchLimit() || tail+size-b.start >= batchSpan(emit, r.opts.SliceBytes) {
 				rg.tail = b.start
 				err = b.flush(emit, rg.lent, tail+size, rg.pub)
 			}

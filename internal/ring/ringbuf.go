@@ -666,7 +666,7 @@ func (r *Ringbuf) runRecords(rg *rbRing, emit *core.Emitter, cons, prod, stop ui
 
 // sliceBatches is sliceRecords for a batch handler: its runs gather records
 // into the batch, which is handed over when it holds emit.BatchLimit records
-// or spans batchBytes of ring, and when the slice ends.
+// or spans its span of ring (batchSpan), and when the slice ends.
 func (r *Ringbuf) sliceBatches(rg *rbRing, emit *core.Emitter, cons, prod uintptr) (n int, end, last, _ uintptr, busy bool, err error) {
 	start := cons
 	last = cons
@@ -674,11 +674,12 @@ func (r *Ringbuf) sliceBatches(rg *rbRing, emit *core.Emitter, cons, prod uintpt
 	limitBytes := uintptr(r.opts.SliceBytes)
 	publishBytes := uintptr(r.opts.PublishBytes)
 	b := &r.batch
+	span := uintptr(batchSpan(emit, r.opts.SliceBytes))
 run:
 	for {
 		recs := b.room(emit.BatchLimit(), uint64(cons))
 		held := len(b.recs)
-		stop := min(prod, start+limitBytes, uintptr(b.start)+batchBytes)
+		stop := min(prod, start+limitBytes, uintptr(b.start)+span)
 		recs = recs[:min(len(recs), held+limitRecords-n)]
 		i, next, nbytes := gather(rg, recs, held, cons, stop, prod)
 		if i > held {
@@ -707,7 +708,7 @@ run:
 		if busy || err != nil {
 			break
 		}
-		if i == len(recs) || cons-uintptr(b.start) >= batchBytes {
+		if i == len(recs) || cons-uintptr(b.start) >= span {
 			// Published as consumed only after the handler returns.
 			rg.cons = uintptr(b.start)
 			if err = b.flush(emit, rg.lent, uint64(cons), uint64(rg.pub)); err != nil || r.p.closed.Load() {
@@ -723,7 +724,7 @@ run:
 		}
 		// Only once more records are known to follow, and never past
 		// records gathered but not yet handed over: while a batch is
-		// being gathered, its flush comes first (within batchBytes).
+		// being gathered, its flush comes first (within its span, batchSpan).
 		if len(b.recs) == 0 && cons-rg.pub >= publishBytes {
 			rg.store(cons)
 		}

@@ -3,8 +3,10 @@ package transport
 import (
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/bpfstream/bpfstream/internal/lend"
+	"github.com/bpfstream/bpfstream/internal/prefetch"
 )
 
 // Batch is a slice of records received from Batches. Call Release once done
@@ -163,6 +165,14 @@ func (b *batcher) take(recs []Record) error {
 // copyIn copies records of recs into the current batch while it has room
 // for them, and returns how many it took (at least one when the batch is
 // empty). The loop works on locals: it is the whole cost of an owned batch.
+//
+// It prefetches the sample copyAhead records ahead of the one it copies
+// when the reader has not (prefetch.WholeMax): the native readers walk a
+// batch's headers before it is copied, so a large sample's other lines are
+// still in memory when the copy reaches them. At 532 bytes that took owned
+// ringbuf batches from 0.40-0.47x to 0.55-0.65x of a hand-written cilium/ebpf
+// loop's rate (prefilled, two runs side by side); 8 records ahead measured
+// the same, 16 and 2 less.
 func (b *batcher) copyIn(recs []Record) int {
 	m := b.cur.mem
 	out, buf := b.cur.Records, m.bytes
@@ -171,6 +181,11 @@ func (b *batcher) copyIn(recs []Record) int {
 	}
 	i := 0
 	for ; i < len(recs) && len(out) < b.size; i++ {
+		if i+copyAhead < len(recs) {
+			if s := recs[i+copyAhead].Sample; len(s) > prefetch.WholeMax {
+				prefetch.Lines(unsafe.Pointer(unsafe.SliceData(s)), len(s))
+			}
+		}
 		r := &recs[i]
 		n := len(r.Sample)
 		var sample []byte
@@ -208,6 +223,9 @@ func (b *batcher) copyIn(recs []Record) int {
 	m.bytes, b.cur.Records = buf, out
 	return i
 }
+
+// copyAhead is how many records ahead of its copy copyIn prefetches a sample.
+const copyAhead = 4
 
 // flush sends the current batch, blocking until the receiver takes it or the
 // stream ends; a batch the stream could not send is released.

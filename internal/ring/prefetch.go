@@ -1,6 +1,10 @@
 package ring
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/bpfstream/bpfstream/internal/prefetch"
+)
 
 // A reader finds each record from the header of the one before it, so the
 // header loads form one chain: when records are a cache line or more apart,
@@ -34,7 +38,7 @@ const (
 // difference at 200-256 bytes; at 532 bytes, fetching every byte of the ring
 // made the batch path 2.5x slower (prefilled, 97-99M -> 37-42M records/s:
 // the memory's bandwidth, where the headers alone are one line in nine).
-const prefetchWholeMax = 256
+const prefetchWholeMax = prefetch.WholeMax
 
 // prefetchChunk is how many records a batch gathering loop walks between
 // prefetches (see prefetchChunkAhead): a loop that calls nothing keeps its
@@ -68,16 +72,13 @@ func prefetchChunkAhead(p unsafe.Pointer, size uintptr) bool {
 	return true
 }
 
-// cacheLine is the bytes the processor fetches at a time.
-const cacheLine = 64
-
 // prefetchRecords prefetches n records of size bytes from addr: every line of
 // them when they are at most prefetchWholeMax bytes, the line of each one's
 // header otherwise.
 func prefetchRecords(addr, size uintptr, n int) {
 	if size <= prefetchWholeMax {
-		prefetchRun(addr, cacheLine, int((size*uintptr(n)+cacheLine-1)/cacheLine))
+		prefetch.Run(addr, prefetch.CacheLine, int((size*uintptr(n)+prefetch.CacheLine-1)/prefetch.CacheLine))
 		return
 	}
-	prefetchRun(addr, size, n)
+	prefetch.Run(addr, size, n)
 }

@@ -1,7 +1,7 @@
 #include "textflag.h"
 
-// func prefetchRun(addr, stride uintptr, n int)
-TEXT ·prefetchRun(SB), NOSPLIT|NOFRAME, $0-24
+// func Run(addr, stride uintptr, n int)
+TEXT ·Run(SB), NOSPLIT|NOFRAME, $0-24
 	MOVQ	addr+0(FP), AX
 	MOVQ	stride+8(FP), BX
 	MOVQ	n+16(FP), CX

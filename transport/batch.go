@@ -183,7 +183,7 @@ func (b *batcher) copyIn(recs []Record) int {
 	for ; i < len(recs) && len(out) < b.size; i++ {
 		if i+copyAhead < len(recs) {
 			if s := recs[i+copyAhead].Sample; len(s) > prefetch.WholeMax {
-				prefetch.Lines(unsafe.Pointer(unsafe.SliceData(s)), len(s))
+				prefetch.Bytes(uintptr(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 			}
 		}
 		r := &recs[i]

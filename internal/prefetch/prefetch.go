@@ -3,18 +3,17 @@
 // the owned batches' copies out of them.
 package prefetch
 
-import "unsafe"
-
 // CacheLine is the bytes the processor fetches at a time.
 const CacheLine = 64
 
 // WholeMax is the largest record the native readers prefetch whole, every
 // line of it, rather than only its header's line: a copy of a larger sample
 // out of the buffer finds only its first line in cache, and prefetches the
-// rest itself (Lines).
+// rest itself (Bytes).
 const WholeMax = 256
 
-// Lines prefetches every line of the n bytes at p.
-func Lines(p unsafe.Pointer, n int) {
-	Run(uintptr(p), CacheLine, (n+CacheLine-1)/CacheLine)
+// Bytes prefetches every line of the n bytes at addr, which, as for Run,
+// may be a guess.
+func Bytes(addr uintptr, n int) {
+	Run(addr, CacheLine, (n+CacheLine-1)/CacheLine)
 }

@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestNeverFaults gives Run and Lines addresses no mapping backs, as the
+// TestNeverFaults gives Run and Bytes addresses no mapping backs, as the
 // readers' guesses may be: an unmapped page, the null page, the top of the
 // address space.
 func TestNeverFaults(t *testing.T) {
@@ -26,7 +26,8 @@ func TestNeverFaults(t *testing.T) {
 	Run(base, CacheLine, 0)
 	Run(base, CacheLine, -1)
 	var x [100]byte
-	Lines(unsafe.Pointer(&x[0]), len(x))
-	Lines(unsafe.Pointer(&x[0]), 1<<20) // lines past x, mapped or not
-	Lines(nil, 0)
+	Bytes(uintptr(unsafe.Pointer(&x[0])), len(x))
+	Bytes(uintptr(unsafe.Pointer(&x[0])), 1<<20) // lines past x, mapped or not
+	Bytes(base, 1<<20)
+	Bytes(0, 0)
 }

@@ -77,7 +77,7 @@ func prefetchChunkAhead(p unsafe.Pointer, size uintptr) bool {
 // header otherwise.
 func prefetchRecords(addr, size uintptr, n int) {
 	if size <= prefetchWholeMax {
-		prefetch.Run(addr, prefetch.CacheLine, int((size*uintptr(n)+prefetch.CacheLine-1)/prefetch.CacheLine))
+		prefetch.Bytes(addr, int(size)*n)
 		return
 	}
 	prefetch.Run(addr, size, n)

@@ -105,9 +105,12 @@ func (s *Stage) Push(r transport.Record, key int, out transport.Handler) error {
 	// older than their own stream's previous record (the stream broke its
 	// promise of order) cannot be placed.
 	if !ok || (s.released && ts < s.lastOut) || (st.seen && ts < st.last) {
-		s.late++
 		r.Sample = s.arena.Copy(r.Sample)
-		return out(r)
+		err := out(r)
+		// Counted once out has returned: a record whose handler panics
+		// is pushed again by the reader, and counted then.
+		s.late++
+		return err
 	}
 	st.last = ts
 	if !st.seen {

@@ -20,10 +20,13 @@
 // A perf event array holds one perf event per CPU, so one consumer at a time
 // receives a map's samples: opening a consumer replaces the entries of an
 // earlier one that is still open (which then receives nothing more). Close
-// takes the consumer's entries out of the map, although the map stays open:
-// the program's bpf_perf_event_output then fails with ENOENT (count it, as
-// for a full buffer) until a new consumer installs its own, and that consumer
-// receives only samples written after it opened. Close removes only entries
+// takes the consumer's entries out of the map before it returns, although the
+// map stays open, and also while Consume is still running: once Close has
+// returned, no write lands in the closed consumer's buffers. The program's
+// bpf_perf_event_output then fails with ENOENT (count it, as for a full
+// buffer) until a new consumer installs its own, and a consumer opened after
+// Close has returned receives every sample written after it opened, with or
+// without CAP_SYS_ADMIN. Close removes only entries
 // the consumer installed and still holds, so closing an older consumer leaves
 // a newer one's in place; this needs CAP_SYS_ADMIN (to open the map by ID, a
 // map file of the consumer's own, whose entries the kernel removes exactly).

@@ -179,10 +179,9 @@ func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 func (r *Perf) release() error {
 	var errs []error
 	if r.clone != nil {
-		// Closing the clone takes the buffers out of the map: no write
-		// lands after the count below.
+		// Close has taken the buffers out of the map (this is for
+		// NewPerf failing): no write lands after the count below.
 		errs = append(errs, r.clone.Close())
-		r.clone = nil
 	}
 	for i := range r.rings {
 		rg := &r.rings[i]
@@ -246,9 +245,10 @@ func (r *Perf) CPUs() []int {
 // Interrupt makes a blocked or the next Drain return core.ErrWake.
 func (r *Perf) Interrupt() { r.p.wake() }
 
-// Close removes the buffers from the map (BPF writes then fail) and
-// releases them, at once or, when a Drain is running, as soon as it returns.
-func (r *Perf) Close() error { return r.p.close(r.release) }
+// Close removes the buffers from the map before it returns (BPF writes then
+// fail; see PerfArray.Close) and releases them, at once or, when a Drain is
+// running, as soon as it returns.
+func (r *Perf) Close() error { return errors.Join(r.clone.Close(), r.p.close(r.release)) }
 
 func (r *Perf) publish() {
 	for i := range r.rings {

@@ -3,8 +3,10 @@ package ring
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 // PerfArray is a consumer's own handle on a perf event array, through which
@@ -21,12 +23,20 @@ import (
 // replaced since by another consumer. Opening a map by ID needs
 // CAP_SYS_ADMIN; without it the handle is a dup, and Close deletes the
 // entries this handle installed, whoever holds them now.
+//
+// Close is what ends a consumer's hold on the map, and it is synchronous:
+// the entries leave the map before it returns, also while a Drain still
+// holds the buffers (they are released later, when it leaves). Deferred
+// with the buffers, the removal would let writes land in buffers already
+// given up, and, without a file of its own, delete the entries a consumer
+// opened meanwhile on the same map installed.
 type PerfArray struct {
 	*ebpf.Map
 	// Own reports whether Map has its own file (see above).
 	Own bool
 	// installed lists the CPUs whose entries Install wrote.
 	installed []int
+	closeOnce sync.Once
 }
 
 // OpenPerfArray returns the consumer's own handle on m.
@@ -55,16 +65,42 @@ func (a *PerfArray) Install(cpu, fd int) error {
 }
 
 // Close takes this handle's entries out of the array (BPF writes to them
-// then fail with ENOENT) and closes the handle.
+// then fail with ENOENT), closes the handle and waits until no BPF program
+// can still be writing into the buffers the entries held. Only the first
+// call does anything; later ones return nil. Safe for concurrent use.
 func (a *PerfArray) Close() error {
-	var errs []error
-	if !a.Own {
-		for _, cpu := range a.installed {
-			if err := a.Delete(uint32(cpu)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-				errs = append(errs, fmt.Errorf("remove perf buffer of CPU %d: %w", cpu, err))
+	var err error
+	a.closeOnce.Do(func() {
+		var errs []error
+		if !a.Own {
+			for _, cpu := range a.installed {
+				if err := a.Delete(uint32(cpu)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+					errs = append(errs, fmt.Errorf("remove perf buffer of CPU %d: %w", cpu, err))
+				}
 			}
 		}
-	}
-	a.installed = nil
-	return errors.Join(append(errs, a.Map.Close())...)
+		// Closing our own file removes its entries before close(2)
+		// returns (the kernel releases the file on the way back to user
+		// space).
+		errs = append(errs, a.Map.Close())
+		awaitWritersGone()
+		err = errors.Join(errs...)
+	})
+	return err
+}
+
+// membarrierCmdGlobal is MEMBARRIER_CMD_GLOBAL
+// (include/uapi/linux/membarrier.h), which returns after an RCU grace period
+// (synchronize_rcu) on a machine with more than one CPU online.
+const membarrierCmdGlobal = 1
+
+// awaitWritersGone waits until every BPF program that may have found a
+// perf event in an entry just removed has finished with it. A program reads
+// the entry and writes the sample within one RCU read-side section, so a
+// write that found the entry before the removal can complete after it; an
+// RCU grace period later, none can. Where the kernel refuses the barrier
+// (booted with nohz_full), such a write, a matter of microseconds, is not
+// waited for.
+func awaitWritersGone() {
+	_, _, _ = unix.Syscall(unix.SYS_MEMBARRIER, membarrierCmdGlobal, 0, 0)
 }

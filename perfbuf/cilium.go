@@ -3,6 +3,7 @@ package perfbuf
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
@@ -17,6 +18,7 @@ import (
 // implementation, which copies each sample out of the buffer.
 type ciliumBackend struct {
 	unfinished bool // b.rec was being handed over when its handler panicked
+	closed     atomic.Bool
 	rd         *perf.Reader
 	array      *ring.PerfArray // the handle rd installs its perf events through
 	rec        perf.Record
@@ -85,9 +87,14 @@ func (b *ciliumBackend) Interrupt() { _ = b.rd.Flush() }
 
 func (b *ciliumBackend) bufferBytes() int { return b.nBytes }
 
+// lostKnown is false once closed: perf.Reader drops the samples and the
+// losses its buffers still hold uncounted.
+func (b *ciliumBackend) lostKnown() bool { return !b.closed.Load() }
+
 // close takes the reader's entries out of the map, which perf.Reader.Close
 // does not do: without a handle of our own, Pause deletes them.
 func (b *ciliumBackend) close() error {
+	b.closed.Store(true)
 	var err error
 	if !b.array.Own {
 		err = b.rd.Pause()

@@ -24,6 +24,8 @@ type backend interface {
 	core.Source
 	// bufferBytes is the memory of all per-CPU buffers.
 	bufferBytes() int
+	// lostKnown reports whether the counters hold every loss.
+	lostKnown() bool
 	close() error
 }
 
@@ -88,10 +90,11 @@ func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core
 func recordCPU(r transport.Record) int { return int(r.CPU) }
 
 // Stats implements transport.Consumer. Lost and LostPerCPU are the kernel's
-// counts, so LostKnown is always true.
+// counts, so LostKnown is true, except after Close where the losses still
+// pending then cannot be known (see the package doc).
 func (c *Consumer) Stats() transport.Stats {
 	s := c.counters.Snapshot()
-	s.LostKnown = true
+	s.LostKnown = c.rd.lostKnown()
 	s.BufferBytes = uint64(c.rd.bufferBytes())
 	return s
 }

@@ -12,10 +12,14 @@
 // The kernel counts what it could not write into a full buffer and reports it
 // to the reader; those counts are Stats.Lost and Stats.LostPerCPU, and
 // Options.OnLost sees each report. A lost report arrives only after the next
-// successful write to the same CPU's buffer. Samples still unread when the
-// consumer is closed go away with the buffers; the native reader (the
-// default) counts them in Stats.Lost too, so Records + Lost is what the
-// program wrote.
+// successful write to the same CPU's buffer. At Close the native reader (the
+// default) adds to Stats.Lost what the buffers still hold (unread samples and
+// loss reports) and the losses the kernel has counted but not reported yet,
+// which it reads from the perf events (PERF_FORMAT_LOST, Linux 6.0 and
+// later): once Close and Consume have returned, Records + Lost is exactly
+// what the program wrote. Where that cannot be known, Stats.LostKnown is
+// false after Close: on kernels before 6.0, and with BackendCilium, whose
+// reader drops what its buffers still hold without a count.
 //
 // A perf event array holds one perf event per CPU, so one consumer at a time
 // receives a map's samples: opening a consumer replaces the entries of an

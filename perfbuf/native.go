@@ -31,3 +31,4 @@ func newNativeBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*nati
 
 func (b *nativeBackend) bufferBytes() int { return b.BufferBytes() }
 func (b *nativeBackend) close() error     { return b.Close() }
+func (b *nativeBackend) lostKnown() bool  { return b.LostKnown() }

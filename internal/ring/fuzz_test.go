@@ -208,7 +208,7 @@ func fuzzPerf(t *testing.T, mem, scratch []byte, tail uint32, ahead uint16, batc
 	})
 	var firstErr error
 	noFault(t, func() {
-		_ = rg.unread()
+		_, _ = rg.unread()
 		for range 64 {
 			n, moved, err := r.slice(rg, emit)
 			if err != nil {

@@ -46,6 +46,10 @@ type perfRing struct {
 	// lent holds the published tail back at the oldest batch a receiver
 	// keeps (see package lend).
 	lent *lend.Ledger
+	// reported is the losses the lost records handed over reported, and
+	// lostReadable whether the event tells its total (see perflost.go).
+	reported     uint64
+	lostReadable bool
 }
 
 // Perf reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY: one perf event and buffer per
@@ -140,7 +144,7 @@ func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 		Wakeup:      uint32(wakeup),
 	}
 	attr.Size = uint32(unsafe.Sizeof(attr))
-	fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	fd, lostReadable, err := openPerfEvent(&attr, cpu)
 	if err != nil {
 		return perfRing{}, fmt.Errorf("perf_event_open: %w", err)
 	}
@@ -159,7 +163,7 @@ func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 	// perf buffers wake their reader by event count or watermark, not by
 	// the published tail, so a lent batch needs no wake-up on release.
 	lent := lend.NewLedger(func(pos uint64) { atomic.StoreUint64(&meta.Data_tail, pos) }, nil)
-	return perfRing{
+	rg := perfRing{
 		lent: lent,
 		tail: tail,
 		pub:  tail,
@@ -170,7 +174,9 @@ func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 		cpu:  cpu,
 		fd:   fd,
 		mmap: mem,
-	}, nil
+	}
+	rg.lostReadable = lostReadable
+	return rg, nil
 }
 
 // release frees everything; run once, when no Drain runs. Samples still
@@ -185,8 +191,9 @@ func (r *Perf) release() error {
 	}
 	for i := range r.rings {
 		rg := &r.rings[i]
-		if rg.mmap != nil && r.opts.Counters != nil {
-			r.opts.Counters.AddLost(rg.cpu, rg.unread())
+		if rg.mmap != nil && rg.fd >= 0 && r.opts.Counters != nil {
+			lost, _ := rg.closingLoss()
+			r.opts.Counters.AddLost(rg.cpu, lost)
 		}
 		if rg.mmap != nil {
 			// While a receiver keeps lent batches, their records
@@ -205,29 +212,6 @@ func (r *Perf) release() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// unread counts the samples between the reader's position and the kernel's,
-// plus the losses reported there, without handing anything over.
-func (rg *perfRing) unread() uint64 {
-	var n uint64
-	head := atomic.LoadUint64(&rg.meta.Data_head)
-	for tail := rg.tail; tail != head; {
-		typ, size, err := rg.header(tail, head)
-		if err != nil {
-			break // corrupt: count what could be read
-		}
-		switch {
-		case typ == perfRecordSample:
-			n++
-		case typ == perfRecordLost && size >= perfHeaderSize+16:
-			// The count is 8-byte aligned, so it never wraps itself;
-			// header checked that it lies before head.
-			n += *(*uint64)(unsafe.Add(rg.data, (tail+perfHeaderSize+8)&rg.mask))
-		}
-		tail += size
-	}
-	return n
 }
 
 // BufferBytes is the data size of all per-CPU buffers.
@@ -650,7 +634,7 @@ func (r *Perf) record(rg *perfRing, emit *core.Emitter, tail, head uint64) (n in
 			if len(b.recs) == 0 {
 				rg.tail = tail + size
 			}
-			r.opts.Counters.AddLost(rg.cpu, lost)
+			rg.addLost(r.opts.Counters, lost)
 			if r.opts.OnLost != nil {
 				r.opts.OnLost(rg.cpu, lost)
 			}

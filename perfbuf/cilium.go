@@ -31,7 +31,7 @@ type ciliumBackend struct {
 func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
 	// perf.Reader installs through a dup of the map it is given; given our
 	// own handle, the kernel removes its entries when both are closed.
-	array, err := ring.OpenPerfArray(m)
+	array, err := ring.OpenPerfArray(m, onlineCPUList(int(m.MaxEntries())))
 	if err != nil {
 		return nil, err
 	}

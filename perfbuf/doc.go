@@ -22,20 +22,24 @@
 // reader drops what its buffers still hold without a count.
 //
 // A perf event array holds one perf event per CPU, so one consumer at a time
-// receives a map's samples: opening a consumer replaces the entries of an
-// earlier one that is still open (which then receives nothing more). Close
-// takes the consumer's entries out of the map before it returns, although the
-// map stays open, and also while Consume is still running: once Close has
+// receives a map's samples. In one process, a second consumer of a map
+// whose entries an open consumer holds is refused with an error matching
+// transport.ErrInUse that names the map (also through another handle on the
+// map). A consumer in another process replaces the entries of one open here
+// (which then receives nothing more).
+//
+// Close takes the consumer's entries out of the map before it returns, also
+// while Consume is still running, although the map stays open: once Close has
 // returned, no write lands in the closed consumer's buffers. The program's
 // bpf_perf_event_output then fails with ENOENT (count it, as for a full
 // buffer) until a new consumer installs its own, and a consumer opened after
 // Close has returned receives every sample written after it opened, with or
-// without CAP_SYS_ADMIN. Close removes only entries
-// the consumer installed and still holds, so closing an older consumer leaves
-// a newer one's in place; this needs CAP_SYS_ADMIN (to open the map by ID, a
-// map file of the consumer's own, whose entries the kernel removes exactly).
-// Without it, Close deletes the entries of the CPUs it installed, whichever
-// consumer holds them now: close the old consumer before opening the new one.
+// without CAP_SYS_ADMIN. Close removes only entries the consumer installed
+// and still holds, so closing a consumer whose entries another process has
+// replaced leaves that process's in place; this needs CAP_SYS_ADMIN (to open
+// the map by ID, a map file of the consumer's own, whose entries the kernel
+// removes exactly). Without it, Close deletes the entries of the CPUs it
+// installed, whichever consumer holds them now.
 //
 // Samples are padded by the kernel: Record.Sample carries 0-7 trailing bytes
 // after what the program wrote. Decode a fixed-size prefix (package event

@@ -5,6 +5,7 @@ import (
 	cilium "github.com/cilium/ebpf/ringbuf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/ring"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -16,14 +17,28 @@ type ciliumBackend struct {
 	rec        cilium.Record
 	counters   *core.Counters
 	timer      core.DrainTimer
+	claim      *ring.Claim
 }
 
 func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
-	rd, err := cilium.NewReader(m)
+	// Claimed as the native reader claims its rings (internal/ring):
+	// ringbuf.Reader stores the consumer position before it returns a
+	// record, so the claim ends when it is closed.
+	var pos ring.Position
+	if info, err := m.Info(); err == nil {
+		id, _ := info.ID()
+		pos = ring.RingPosition(uint32(id), info.Name)
+	}
+	claim, err := ring.ClaimPositions([]ring.Position{pos})
 	if err != nil {
 		return nil, err
 	}
-	return &ciliumBackend{rd: rd, counters: counters, timer: core.DrainTimer{Interval: opts.DrainInterval}}, nil
+	rd, err := cilium.NewReader(m)
+	if err != nil {
+		claim.Release()
+		return nil, err
+	}
+	return &ciliumBackend{rd: rd, counters: counters, timer: core.DrainTimer{Interval: opts.DrainInterval}, claim: claim}, nil
 }
 
 func (b *ciliumBackend) Drain(emit *core.Emitter) error {
@@ -58,7 +73,11 @@ func (b *ciliumBackend) size() int { return b.rd.BufferSize() }
 // pending must not run after close: cilium's AvailableBytes panics then.
 func (b *ciliumBackend) pending() int { return b.rd.AvailableBytes() }
 
-func (b *ciliumBackend) close() error { return b.rd.Close() }
+func (b *ciliumBackend) close() error {
+	err := b.rd.Close()
+	b.claim.Release()
+	return err
+}
 
 // emit hands b.rec's sample over. b.unfinished stays set when the handler
 // panics, so that the next Drain hands the same record over again.

@@ -5,6 +5,20 @@
 // CPUs (Linux 5.8+). Records arrive in the order producers committed them and
 // carry CPU -1 (transport.NoCPU).
 //
+// # One consumer per ring
+//
+// A ring has one consumer position, so it has one reader at a time: in one
+// process, a second consumer of a ring an open consumer reads (with either
+// backend, through any handle on the map, alone or in a NewMulti set) is
+// refused with an error matching transport.ErrInUse that names the map; a
+// refused set takes none of its rings. Close the first consumer to hand the
+// ring over: a consumer opened after Close has returned starts where the
+// closed one stopped. If the closed consumer's handler is still running
+// (Close does not wait for it), the new consumer's constructor waits for it
+// to return, up to 5 seconds, and then fails with an error matching
+// transport.ErrBusy; so every record is handed over exactly once across
+// the handover. Consumers in different processes are not coordinated.
+//
 // # Losses
 //
 // The kernel does not count samples it could not fit in a full ring: a failed

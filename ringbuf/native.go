@@ -15,7 +15,7 @@ type nativeBackend struct {
 func newNativeBackend(rings []ringMap, opts Options, counters *core.Counters) (*nativeBackend, error) {
 	rms := make([]ring.RingbufMap, len(rings))
 	for i, rg := range rings {
-		rms[i] = ring.RingbufMap{FD: rg.m.FD(), Size: int(rg.m.MaxEntries()), Source: rg.source, ID: uint32(rg.id)}
+		rms[i] = ring.RingbufMap{FD: rg.m.FD(), Size: int(rg.m.MaxEntries()), Source: rg.source, ID: uint32(rg.id), Name: rg.name}
 	}
 	rd, err := ring.NewRingbuf(rms, ring.Options{Interval: opts.DrainInterval, Coalesce: opts.Coalesce, Counters: counters})
 	if err != nil {

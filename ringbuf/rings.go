@@ -19,7 +19,8 @@ const flagOverwrite = 1 << 19
 type ringMap struct {
 	m      *ebpf.Map
 	id     ebpf.MapID // 0 when the kernel does not report it
-	source int        // Record.Source: the first index of maps that holds it
+	name   string
+	source int // Record.Source: the first index of maps that holds it
 }
 
 // distinctRings checks that maps (already checked to be ring buffers) can be
@@ -47,7 +48,7 @@ func distinctRings(maps []*ebpf.Map) ([]ringMap, error) {
 			}
 			seen[id] = true
 		}
-		rings = append(rings, ringMap{m: m, id: id, source: i})
+		rings = append(rings, ringMap{m: m, id: id, name: info.Name, source: i})
 	}
 	return rings, nil
 }

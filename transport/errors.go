@@ -11,6 +11,12 @@ var (
 	// ErrBusy is returned by Consume when another Consume is already
 	// running on the same consumer.
 	ErrBusy = errors.New("bpfstream: consume already running")
+	// ErrInUse means a map, or a CPU's entry of a perf event array, is
+	// already read by an open consumer in this process (the error names
+	// the map): two readers of one consumer position would each hand its
+	// records over. Close the other consumer first; a consumer opened
+	// after that Close has returned takes over.
+	ErrInUse = errors.New("bpfstream: map already being consumed")
 	// ErrMapType means a map that the chosen transport cannot read (the
 	// error names the map's type and the wanted ones).
 	ErrMapType = errors.New("bpfstream: unsupported map type")

@@ -117,8 +117,8 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 	}
 	// Install through our own handle, whose Close takes exactly our
 	// entries out of the map.
-	if r.clone, err = OpenPerfArray(m); err != nil {
-		return nil, fmt.Errorf("ring: %w", err)
+	if r.clone, err = OpenPerfArray(m, r.CPUs()); err != nil {
+		return nil, err
 	}
 	for i := range r.rings {
 		if err := r.clone.Install(r.rings[i].cpu, r.rings[i].fd); err != nil {

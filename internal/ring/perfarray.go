@@ -36,23 +36,40 @@ type PerfArray struct {
 	Own bool
 	// installed lists the CPUs whose entries Install wrote.
 	installed []int
+	claim     *Claim // the entries of cpus, until Close has removed them
 	closeOnce sync.Once
 }
 
-// OpenPerfArray returns the consumer's own handle on m.
-func OpenPerfArray(m *ebpf.Map) (*PerfArray, error) {
+// OpenPerfArray claims the entries of cpus in m for one consumer (see
+// claim.go; an entry an open consumer of this process holds is refused with
+// an error matching transport.ErrInUse) and returns the consumer's own
+// handle on m.
+func OpenPerfArray(m *ebpf.Map, cpus []int) (_ *PerfArray, err error) {
+	var id ebpf.MapID
+	var name string
 	if info, err := m.Info(); err == nil {
-		if id, ok := info.ID(); ok {
-			if own, err := ebpf.NewMapFromID(id); err == nil {
-				return &PerfArray{Map: own, Own: true}, nil
-			}
+		id, _ = info.ID()
+		name = info.Name
+	}
+	ps := make([]Position, len(cpus))
+	for i, cpu := range cpus {
+		ps[i] = Position{ID: uint32(id), CPU: cpu, Name: name}
+	}
+	claim, err := ClaimPositions(ps)
+	if err != nil {
+		return nil, err
+	}
+	if id != 0 {
+		if own, err := ebpf.NewMapFromID(id); err == nil {
+			return &PerfArray{Map: own, Own: true, claim: claim}, nil
 		}
 	}
 	dup, err := m.Clone()
 	if err != nil {
-		return nil, fmt.Errorf("clone perf event array: %w", err)
+		claim.Release()
+		return nil, fmt.Errorf("ring: clone perf event array: %w", err)
 	}
-	return &PerfArray{Map: dup}, nil
+	return &PerfArray{Map: dup, claim: claim}, nil
 }
 
 // Install puts the perf event fd in cpu's entry.
@@ -84,6 +101,7 @@ func (a *PerfArray) Close() error {
 		// space).
 		errs = append(errs, a.Map.Close())
 		awaitWritersGone()
+		a.claim.Release()
 		err = errors.Join(errs...)
 	})
 	return err

@@ -51,7 +51,7 @@
 // it leaves. So Close never waits for a handler and never deadlocks, and
 // nothing is unmapped under a running Drain. Such a Drain still publishes
 // its ring buffer consumer positions as it leaves; a new Ringbuf on one of
-// those rings waits for that before it starts (see handover.go), so a
+// those rings waits for that before it starts (see claim.go), so a
 // consumer closed and re-opened on a ring never hands a record over twice.
 package ring
 

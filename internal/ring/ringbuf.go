@@ -37,8 +37,8 @@ var ErrCorrupt = transport.ErrCorrupt
 // RingbufMap names one BPF_MAP_TYPE_RINGBUF to read: its fd (which must stay
 // open while the reader maps it; the mapping itself keeps the ring alive
 // afterwards), its size (max_entries), the Source its records carry, and its
-// kernel map ID (0 if unknown), which lets a new reader of the ring wait for
-// a closed one that is still draining (see Close).
+// kernel map ID (0 if unknown) and name, by which the reader claims the ring
+// (see claim.go).
 //
 // NewRingbuf does not deduplicate: each ring must appear once.
 type RingbufMap struct {
@@ -46,6 +46,7 @@ type RingbufMap struct {
 	Size   int
 	Source int
 	ID     uint32
+	Name   string
 }
 
 // rbRing is one mapped ring buffer.
@@ -85,6 +86,7 @@ type Ringbuf struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	claim     *Claim // the rings, until they are unmapped
 }
 
 // NewRingbuf maps the ring buffers and registers them with a new epoll
@@ -95,19 +97,16 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 	}
 	opts = opts.withDefaults()
 	page := os.Getpagesize()
-	ids := make([]uint32, len(maps))
-	for i, m := range maps {
-		ids[i] = m.ID
-	}
 	// Before the consumer positions are read below: a closed reader of one
 	// of these rings may still be handing records over.
-	if err := awaitHandovers(ids, handoverTimeout); err != nil {
+	claim, err := claimRings(maps)
+	if err != nil {
 		return nil, err
 	}
-	r := &Ringbuf{opts: opts, rings: make([]rbRing, 0, len(maps))}
+	r := &Ringbuf{opts: opts, rings: make([]rbRing, 0, len(maps)), claim: claim}
 	defer func() {
 		if err != nil {
-			_ = r.unmap(nil)
+			_ = r.unmap(claim.Release)
 		}
 	}()
 	for i, m := range maps {
@@ -219,18 +218,14 @@ func (r *Ringbuf) Interrupt() { r.p.wake() }
 // Drain, which may be running the handler that called Close; instead, until
 // the Drain has published its position and released the rings, NewRingbuf
 // waits before it reads the consumer position of any of these rings (see
-// handover.go). So a consumer closed and re-opened on the same ring hands
+// claim.go). So a consumer closed and re-opened on the same ring hands
 // every record over exactly once.
 func (r *Ringbuf) Close() error {
 	r.closeOnce.Do(func() {
-		ids := make([]uint32, len(r.rings))
-		for i := range r.rings {
-			ids[i] = r.rings[i].id
-		}
-		h := beginHandover(ids)
-		// The handover ends once every ring is unmapped: after the
-		// last lent batch is released, if a receiver still keeps some.
-		r.closeErr = r.p.close(func() error { return r.unmap(h.end) })
+		r.claim.Closing()
+		// The claim ends once every ring is unmapped: after the last
+		// lent batch is released, if a receiver still keeps some.
+		r.closeErr = r.p.close(func() error { return r.unmap(r.claim.Release) })
 	})
 	return r.closeErr
 }

@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
-	"github.com/bpfstream/bpfstream/transport"
 )
 
 // latencies records delivery latencies on the consumer's goroutine: the
@@ -46,9 +45,11 @@ type latencyReader interface {
 	latencies() []uint64
 }
 
-// statser is a reader on a bpfstream consumer.
-type statser interface {
-	stats() transport.Stats
+// waker is a reader that counts its wake-ups: Stats.Wakeups for bpfstream's
+// paths, the reads that emptied the ring for raw, the polls that found data
+// for libbpf.
+type waker interface {
+	wakeupCount() uint64
 }
 
 // pace produces cfg.Events samples at cfg.Rate per second, as a steady

@@ -182,7 +182,6 @@ func (r *callback) run(ctx context.Context, g *goal) error {
 	return err
 }
 
-
 // iterate counts records in the body of a range over transport.All.
 type iterate struct {
 	consumer
@@ -204,7 +203,6 @@ func (r *iterate) run(ctx context.Context, g *goal) error {
 	}
 	return nil
 }
-
 
 // batchCallback counts records a batch at a time in a batch handler.
 type batchCallback struct {
@@ -233,7 +231,6 @@ func (r *batchCallback) run(ctx context.Context, g *goal) error {
 	}
 	return err
 }
-
 
 type channel struct {
 	consumer
@@ -286,4 +283,3 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 	}
 	return s.Err()
 }
-

@@ -331,6 +331,13 @@ func takeUsage() (usage, error) {
 	return usage{at: time.Now(), cpu: cpu, mallocs: ms.Mallocs}, err
 }
 
+// takeCPU is takeUsage without the allocations, whose reading stops the
+// world.
+func takeCPU() (usage, error) {
+	cpu, err := processCPU()
+	return usage{at: time.Now(), cpu: cpu}, err
+}
+
 // sub is the usage between before and u.
 func (u usage) sub(before usage) usage {
 	return usage{elapsed: u.at.Sub(before.at), cpu: u.cpu - before.cpu, mallocs: u.mallocs - before.mallocs}

@@ -31,13 +31,12 @@ func (c LiveConfig) events() int { return max(int(float64(c.Rate)*c.Duration.Sec
 type LiveResult struct {
 	Delivered, Lost uint64
 	Elapsed         time.Duration
-	// ConsumerCPU is the process's CPU time (getrusage RUSAGE_SELF) minus
-	// the producer thread's (RUSAGE_THREAD, read by the producer on its own
-	// locked thread), over the run: the consumer's goroutines, the Go
-	// runtime and the harness's idle parts. MeasureIdle measures the last
-	// two alone.
+	// ConsumerCPU is the process's CPU time (getrusage RUSAGE_SELF) over
+	// the run: the consumer's goroutines, the Go runtime and the harness's
+	// waiting goroutines (the producer runs in a process of its own).
+	// MeasureIdle measures the last two alone.
 	ConsumerCPU time.Duration
-	// ProducerCPU is the producer thread's CPU time, test runs included.
+	// ProducerCPU is the producer process's CPU time, test runs included.
 	ProducerCPU time.Duration
 	// Wakeups is the consumer's count of wake-ups (see waker).
 	Wakeups uint64
@@ -76,10 +75,11 @@ func LoadLive(sampleSize, rings, busy, buffer int) (*producer.Producer, error) {
 }
 
 // MeasureLive runs path on p, a producer from LoadLive that readers before
-// left empty, for one live-rate measurement. Every thread of the process but
-// the producer's runs on cfg.ConsumerCPU meanwhile, so that a path with
-// several goroutines (the channel paths, raw on several rings) is held to
-// one CPU too.
+// left empty, for one live-rate measurement. The producer runs paced in a
+// process of its own (see RunProducerChild) pinned to cfg.ProducerCPU; every
+// thread of this process runs on cfg.ConsumerCPU meanwhile, so that a path
+// with several goroutines (the channel paths, raw on several rings) is held
+// to one CPU too.
 func MeasureLive(p *producer.Producer, cfg LiveConfig, path Path) (LiveResult, error) {
 	cfg.Config = cfg.Config.withLiveDefaults(p)
 	rd, err := open(path, p, cfg.Config)
@@ -95,8 +95,8 @@ func MeasureLive(p *producer.Producer, cfg LiveConfig, path Path) (LiveResult, e
 }
 
 // MeasureIdle runs the producer of MeasureLive with no consumer and returns
-// the process's CPU time beside the producer thread's per second of it: what
-// MeasureLive counts that is not the consumer's. It empties the rings after.
+// this process's CPU time per second of it: what MeasureLive counts that is
+// not the consumer's. It empties the rings after.
 func MeasureIdle(p *producer.Producer, cfg LiveConfig) (float64, error) {
 	cfg.Config = cfg.Config.withLiveDefaults(p)
 	res, err := runLive(p, cfg, nil)
@@ -113,8 +113,14 @@ func (cfg Config) withLiveDefaults(p *producer.Producer) Config {
 	return cfg
 }
 
+// settleTime is how long the consumer runs before the producer starts, so
+// that its start (goroutines, the first wait) is not in the measurement.
+const settleTime = 20 * time.Millisecond
+
 // runLive runs the paced producer and rd (none when nil) until rd has every
-// record.
+// record. The CPU time is taken from the producer's start to the moment the
+// watcher sees the last record delivered: the consumer's start and end are
+// outside.
 func runLive(p *producer.Producer, cfg LiveConfig, rd reader) (LiveResult, error) {
 	restore, err := pinProcess(cfg.ConsumerCPU)
 	if err != nil {
@@ -129,68 +135,92 @@ func runLive(p *producer.Producer, cfg LiveConfig, rd reader) (LiveResult, error
 	if err != nil {
 		return LiveResult{}, err
 	}
+	child, err := startProducer(p, cfg)
+	if err != nil {
+		return LiveResult{}, err
+	}
 	g := newGoal()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Duration+time.Minute)
 	defer cancel()
-
-	before, err := takeUsage()
-	if err != nil {
-		return LiveResult{}, err
-	}
-	prod := make(chan producerRun, 1)
-	go func() { prod <- paceBursts(p, cfg) }()
-	// The watcher starts once the producer is done: polling all along
-	// would be CPU time of the consumer's side.
-	finished := make(chan error, 1)
-	go func() {
-		pr := <-prod
-		prod <- pr
-		if pr.err == nil {
-			pr.err = expect(p, g, attempted0, dropped0)
-		}
-		if pr.err != nil || rd == nil {
-			cancel()
-		} else {
-			stop := watch(g, cancel)
-			<-ctx.Done()
-			stop()
-		}
-		finished <- pr.err
-	}()
-	var runErr error
+	ran := make(chan error, 1)
 	if rd != nil {
-		runErr = pinned(cfg.ConsumerCPU, func() error { return rd.run(ctx, g) })
+		go func() { ran <- pinned(cfg.ConsumerCPU, func() error { return rd.run(ctx, g) }) }()
 	} else {
-		<-ctx.Done()
+		ran <- nil
 	}
-	after, err := takeUsage()
-	cancel() // a consumer that failed leaves the watcher waiting
+	time.Sleep(settleTime)
+
+	m := &liveMeasure{p: p, g: g, child: child, wait: rd != nil, attempted0: attempted0, dropped0: dropped0}
+	if err := m.start(); err != nil {
+		cancel()
+		<-ran
+		return LiveResult{}, err
+	}
+	err = m.finish(cancel)
+	cancel() // the consumer ends here, if the watcher has not ended it
+	runErr := <-ran
 	if err != nil {
 		return LiveResult{}, err
 	}
-	if err := <-finished; err != nil {
-		return LiveResult{}, err
-	}
-	pr := <-prod
-	if rd != nil && !g.done() {
+	if !g.done() && rd != nil {
 		return LiveResult{}, fmt.Errorf("%d of %d records: %w", g.delivered.Load(), g.expected.Load(), runErr)
 	}
 	dropped, err := p.Dropped()
 	if err != nil {
 		return LiveResult{}, err
 	}
-	u := after.sub(before)
+	u := m.after.sub(m.before)
 	res := LiveResult{
 		Delivered:   g.delivered.Load(),
 		Lost:        dropped - dropped0,
 		Elapsed:     u.elapsed,
-		ConsumerCPU: u.cpu - pr.cpu,
-		ProducerCPU: pr.cpu,
+		ConsumerCPU: u.cpu,
+		ProducerCPU: m.producerCPU,
 	}
 	if w, ok := rd.(waker); ok {
 		res.Wakeups = w.wakeupCount()
 	}
 	return res, nil
+}
+
+// liveMeasure is one live run's measurement window: from the producer's
+// start to the last record's delivery.
+type liveMeasure struct {
+	p                    *producer.Producer
+	g                    *goal
+	child                *childProducer
+	wait                 bool // for the consumer to deliver every record
+	attempted0, dropped0 uint64
+	before, after        usage
+	producerCPU          time.Duration
+}
+
+func (m *liveMeasure) start() error {
+	var err error
+	if m.before, err = takeCPU(); err != nil {
+		m.child.kill()
+		return err
+	}
+	return m.child.start()
+}
+
+// finish waits for the producer, then (polling only from then on, so that
+// the polls cost next to nothing) for the consumer to deliver every record,
+// and takes the usage at that moment.
+func (m *liveMeasure) finish(cancel func()) error {
+	var err error
+	if m.producerCPU, err = m.child.wait(); err != nil {
+		return err
+	}
+	if err := expect(m.p, m.g, m.attempted0, m.dropped0); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for m.wait && !m.g.done() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	m.after, err = takeCPU()
+	return err
 }
 
 // LivePaths lists the paths the live mode measures by default: the baseline,

@@ -52,3 +52,24 @@ func TestMeasureLiveCountsEveryRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasureMemory: a consumer on 4 rings maps at least each ring's data
+// pages, and every path's numbers come back.
+func TestMeasureMemory(t *testing.T) {
+	privileged.Require(t)
+	p, err := bench.LoadLive(64, 4, 0, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, path := range bench.LivePaths() {
+		m, err := bench.MeasureMemory(p, bench.Config{}, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.MappedBytes < 4*64<<10 || m.Goroutines < 0 {
+			t.Errorf("%s: %+v", path, m)
+		}
+		t.Logf("%s: %+v", path, m)
+	}
+}

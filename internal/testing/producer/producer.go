@@ -21,10 +21,9 @@ import (
 type Producer struct {
 	cfg    Config
 	coll   *ebpf.Collection
-	prog   *ebpf.Program
+	runner // prog and budget
 	out    *ebpf.Map
 	drops  *ebpf.Map
-	budget *ebpf.Map      // samples each CPU may still emit (see producer.bpf.c)
 	seq    *uint64        // mmapped seq_counter, nil if mmap is unsupported
 	seqV   *ebpf.Variable // fallback for seq
 	rings  []*ebpf.Map    // Config.Rings: the rings in out
@@ -107,10 +106,9 @@ func Load(cfg Config) (*Producer, error) {
 	p := &Producer{
 		cfg:    cfg,
 		coll:   coll,
-		prog:   coll.Programs[progName],
+		runner: runner{prog: coll.Programs[progName], budget: coll.Maps[producerMapBudget]},
 		out:    coll.Maps[mapName],
 		drops:  coll.Maps[producerMapDrops],
-		budget: coll.Maps[producerMapBudget],
 		seqV:   coll.Variables[producerVarSeqCounter],
 	}
 	if p.prog == nil || p.out == nil || p.drops == nil || p.budget == nil || p.seqV == nil {
@@ -210,27 +208,6 @@ func (p *Producer) runPinned(cpu, n int) error {
 		runtime.UnlockOSThread()
 	}
 	return err
-}
-
-func (p *Producer) runN(cpu, n int) error {
-	// A socket filter test run needs at least an Ethernet header of input.
-	var pkt [64]byte
-	for n > 0 {
-		chunk := min(n, runChunk)
-		// The budget makes a run emit exactly chunk samples even when the
-		// kernel restarts it after a signal.
-		if err := p.budget.Update(uint32(cpu), uint64(chunk), ebpf.UpdateAny); err != nil {
-			return fmt.Errorf("producer: set the budget of CPU %d: %w", cpu, err)
-		}
-		if _, err := p.prog.Run(&ebpf.RunOptions{Data: pkt[:], Repeat: uint32(chunk)}); err != nil {
-			if errors.Is(err, unix.EPERM) {
-				return fmt.Errorf("producer: test run (needs CAP_BPF or CAP_SYS_ADMIN): %w", err)
-			}
-			return fmt.Errorf("producer: test run: %w", err)
-		}
-		n -= chunk
-	}
-	return nil
 }
 
 // Attempted returns how many samples the program has tried to emit so far,

@@ -69,17 +69,3 @@ func (p *Producer) fillRings() error {
 // Rings returns the ring buffers of Config.Rings, in the order of their
 // slots in Map (nil without Config.Rings). They stay owned by the Producer.
 func (p *Producer) Rings() []*ebpf.Map { return p.rings }
-
-// RunHere runs the program n times on the calling thread, like Run, for a
-// caller that has locked its goroutine to its thread and pinned the thread
-// to cpu: a paced producer then costs one thread, whose CPU time the caller
-// can read, instead of a goroutine and an affinity change per call.
-func (p *Producer) RunHere(cpu, n int) error {
-	if n < 0 || cpu < 0 {
-		return fmt.Errorf("producer: RunHere on CPU %d, %d times", cpu, n)
-	}
-	if p.closed.Load() {
-		return errClosed
-	}
-	return p.runN(cpu, n)
-}

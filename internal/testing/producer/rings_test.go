@@ -104,3 +104,61 @@ func TestRingsConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerFromFiles: a Runner on the descriptors of Files runs the
+// Producer's program: its samples count in the Producer's Attempted.
+func TestRunnerFromFiles(t *testing.T) {
+	p := mustLoad(t, Config{Kind: RingbufOutput})
+	prog, budget, err := p.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The Runner takes over descriptors of its own, as a child process
+	// would get them; the files keep theirs.
+	pfd, err := unix.Dup(int(prog.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bfd, err := unix.Dup(int(budget.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog.Close()
+	budget.Close()
+	r, err := NewRunner(pfd, bfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &set); err != nil {
+			errc <- err
+			return
+		}
+		cpu := -1
+		for i := range 1024 {
+			if set.IsSet(i) {
+				cpu = i
+				break
+			}
+		}
+		var one unix.CPUSet
+		one.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &one); err != nil {
+			errc <- err
+			return
+		}
+		defer unix.SchedSetaffinity(0, &set)
+		errc <- r.RunHere(cpu, 33)
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Attempted(); err != nil || n != 33 {
+		t.Fatalf("attempted %d (%v), want 33", n, err)
+	}
+}

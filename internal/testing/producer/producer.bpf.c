@@ -192,18 +192,29 @@ static __always_inline struct scratch_buf *build(__u32 *sz)
 	return buf;
 }
 
+/*
+ * next_sample spends one sample of this CPU's budget and builds it in the
+ * scratch slot; NULL when the budget is spent or the sample was not built.
+ */
+static __always_inline struct scratch_buf *next_sample(__u32 *sz)
+{
+	struct scratch_buf *buf;
+
+	if (!spend())
+		return NULL;
+	buf = build(sz);
+	if (!buf || *sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
+		return NULL;
+	return buf;
+}
+
 SEC("socket")
 int emit_ringbuf_output(struct __sk_buff *skb)
 {
 	__u32 sz;
-	struct scratch_buf *buf;
+	struct scratch_buf *buf = next_sample(&sz);
 
-	if (!spend())
-		return 0;
-	buf = build(&sz);
 	if (!buf)
-		return 0;
-	if (sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
 		return 0;
 	if (bpf_ringbuf_output(&rb, buf, sz, ringbuf_flags()) < 0)
 		count_drop();
@@ -232,14 +243,9 @@ SEC("socket")
 int emit_perf(struct __sk_buff *skb)
 {
 	__u32 sz;
-	struct scratch_buf *buf;
+	struct scratch_buf *buf = next_sample(&sz);
 
-	if (!spend())
-		return 0;
-	buf = build(&sz);
 	if (!buf)
-		return 0;
-	if (sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
 		return 0;
 	/*
 	 * For skb programs the upper 32 bits of flags ask the helper to append
@@ -276,15 +282,10 @@ SEC("socket")
 int emit_rings_output(struct __sk_buff *skb)
 {
 	__u32 sz, idx;
-	struct scratch_buf *buf;
+	struct scratch_buf *buf = next_sample(&sz);
 	void *ring;
 
-	if (!spend())
-		return 0;
-	buf = build(&sz);
 	if (!buf)
-		return 0;
-	if (sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
 		return 0;
 	idx = busy_rings > 1 ? (__u32)(buf->hdr.seq % busy_rings) : 0;
 	ring = bpf_map_lookup_elem(&rings, &idx);

@@ -2,6 +2,11 @@
 // producer: a hand-written cilium/ebpf ReadInto loop (the baseline) and
 // bpfstream's callback, channel and batched channel paths. Go benchmarks and
 // the examples/bench command share it, so they measure the same thing.
+//
+// Measure runs a path flat out, or at a fixed rate for delivery latency;
+// MeasureLive runs it at a fixed rate in bursts, on one ring or many, for the
+// consumer's CPU time per record; MeasureMemory reports what a consumer on
+// many rings holds.
 package bench
 
 import (

@@ -13,18 +13,8 @@ import (
 
 // processCPU returns the CPU time the process has used, all threads.
 func processCPU() (time.Duration, error) {
-	return rusage(unix.RUSAGE_SELF)
-}
-
-// threadCPU returns the CPU time the calling thread has used; the caller has
-// locked its goroutine to the thread.
-func threadCPU() (time.Duration, error) {
-	return rusage(unix.RUSAGE_THREAD)
-}
-
-func rusage(who int) (time.Duration, error) {
 	var ru unix.Rusage
-	if err := unix.Getrusage(who, &ru); err != nil {
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
 		return 0, fmt.Errorf("bench: getrusage: %w", err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil

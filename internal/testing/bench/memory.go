@@ -26,6 +26,9 @@ type Memory struct {
 	// Goroutines is the goroutines it started beside the one that calls
 	// it.
 	Goroutines int
+	// Threads is the OS threads the process gained: a goroutine blocked in
+	// a system call (epoll_wait in cilium/ebpf's reader) holds one.
+	Threads int
 }
 
 // settle is how long MeasureMemory lets the consumer run before it looks:
@@ -59,6 +62,7 @@ func MeasureMemory(p *producer.Producer, cfg Config, path Path) (Memory, error) 
 		MappedBytes: after.MappedBytes - before.MappedBytes,
 		HeapBytes:   after.HeapBytes - before.HeapBytes,
 		Goroutines:  after.Goroutines - before.Goroutines - 1, // the caller's
+		Threads:     after.Threads - before.Threads,
 	}, nil
 }
 
@@ -67,7 +71,14 @@ func takeMemory() (Memory, error) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mapped, err := mappedBPF()
-	return Memory{MappedBytes: mapped, HeapBytes: int64(ms.HeapAlloc), Goroutines: runtime.NumGoroutine()}, err
+	if err != nil {
+		return Memory{}, err
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return Memory{}, fmt.Errorf("bench: %w", err)
+	}
+	return Memory{MappedBytes: mapped, HeapBytes: int64(ms.HeapAlloc), Goroutines: runtime.NumGoroutine(), Threads: len(tasks)}, nil
 }
 
 // mappedBPF sums the sizes of the process's mappings of BPF maps.

@@ -165,12 +165,12 @@ func liveRows(o *options, size int, variants []liveVariant, samples map[liveKey]
 					Rings: setup.rings, BusyRings: busy, Rounds: len(rs), CPUMethod: cpuMethod,
 					Expected: uint64(len(rs)) * uint64(max(int(float64(rate)*o.liveTime.Seconds()), 1)),
 				}
-				ns := mapRounds(rs, perRecord)
+				ns := each(rs, perRecord)
 				row.CPUNsPerRecord, row.CPUNsPerRecordMin, row.CPUNsPerRecordMax = median(ns), slices.Min(ns), slices.Max(ns)
-				row.CPUNsPerWakeup = median(mapRounds(rs, func(r liveRound) float64 { return r.res.NsPerWakeup(r.idle) }))
-				row.IdleNsPerSec = median(mapRounds(rs, func(r liveRound) float64 { return r.idle }))
-				row.RatioToLibbpf = pairedLive(rs, libbpf, perRecord)
-				row.RatioToRaw = pairedLive(rs, raw, perRecord)
+				row.CPUNsPerWakeup = median(each(rs, func(r liveRound) float64 { return r.res.NsPerWakeup(r.idle) }))
+				row.IdleNsPerSec = median(each(rs, func(r liveRound) float64 { return r.idle }))
+				row.RatioToLibbpf = paired(rs, libbpf, perRecord)
+				row.RatioToRaw = paired(rs, raw, perRecord)
 				for _, r := range rs {
 					row.Delivered += r.res.Delivered
 					row.Lost += r.res.Lost
@@ -181,26 +181,6 @@ func liveRows(o *options, size int, variants []liveVariant, samples map[liveKey]
 		}
 	}
 	return rows
-}
-
-func mapRounds(rs []liveRound, f func(liveRound) float64) []float64 {
-	out := make([]float64, len(rs))
-	for i, r := range rs {
-		out[i] = f(r)
-	}
-	return out
-}
-
-// pairedLive is the median over rounds of f of rs divided by f of base in
-// the same round (0 without base).
-func pairedLive(rs, base []liveRound, f func(liveRound) float64) float64 {
-	var ratios []float64
-	for i := range min(len(rs), len(base)) {
-		if b := f(base[i]); b > 0 {
-			ratios = append(ratios, f(rs[i])/b)
-		}
-	}
-	return median(ratios)
 }
 
 func printLive(o *options, stdout io.Writer, rows []LiveRow) error {

@@ -15,10 +15,16 @@ import (
 // of the machine, which hits the paths measured one after another alike,
 // out of the ratio.
 func pairedRatio(rs, base []bench.Result) float64 {
+	return paired(rs, base, bench.Result.EventsPerSec)
+}
+
+// paired is the median over rounds of f of rs divided by f of base in the
+// same round (0 without base).
+func paired[T any](rs, base []T, f func(T) float64) float64 {
 	var ratios []float64
 	for i := range min(len(rs), len(base)) {
-		if b := base[i].EventsPerSec(); b > 0 {
-			ratios = append(ratios, rs[i].EventsPerSec()/b)
+		if b := f(base[i]); b > 0 {
+			ratios = append(ratios, f(rs[i])/b)
 		}
 	}
 	return median(ratios)
@@ -60,7 +66,7 @@ func split(s string) []string {
 }
 
 // each returns f of every result, in order.
-func each(rs []bench.Result, f func(bench.Result) float64) []float64 {
+func each[T any](rs []T, f func(T) float64) []float64 {
 	out := make([]float64, len(rs))
 	for i, r := range rs {
 		out[i] = f(r)

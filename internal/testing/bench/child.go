@@ -112,7 +112,10 @@ func startProducer(p *producer.Producer, cfg LiveConfig) (*childProducer, error)
 	}
 	defer prog.Close()
 	defer budget.Close()
-	c := &childProducer{cmd: exec.Command(exe)}
+	// -test.run=^$: a test binary whose TestMain does not call
+	// RunProducerChild then runs no test (and fails the measurement)
+	// instead of running its tests again.
+	c := &childProducer{cmd: exec.Command(exe, "-test.run=^$")}
 	c.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %d %d %d", childEnv, cfg.ProducerCPU, cfg.Rate, max(cfg.Burst, 1), cfg.events()))
 	c.cmd.ExtraFiles = []*os.File{prog, budget}
 	c.cmd.Stderr = &c.stderr
@@ -153,7 +156,7 @@ func (c *childProducer) wait() (time.Duration, error) {
 	}
 	ns, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("bench: producer output %q: %w", out, err)
+		return 0, fmt.Errorf("bench: producer output %q (does the executable's main or TestMain call bench.RunProducerChild first?): %w", out, err)
 	}
 	return time.Duration(ns), nil
 }

@@ -12,10 +12,10 @@ import (
 // rate in bursts, as a traced system emits events, and a consumer that keeps
 // up. What counts is the consumer's CPU time per record and per wake-up.
 type LiveConfig struct {
-	// Config names the CPUs (ProducerCPU, ConsumerCPU), the ring size
-	// (Buffer) and the bpfstream options (Coalesce, Ringbuf). The producer
-	// is loaded by the caller (see LoadLive); Events, Prefill, MaxDuration
-	// and Rate do not apply.
+	// Config names the CPUs (ProducerCPU, ConsumerCPU) and the bpfstream
+	// options (Coalesce, Ringbuf). The producer, which the caller loads
+	// (LoadLive), sets the rings and their size; Events, Buffer, Prefill,
+	// MaxDuration and Rate do not apply.
 	Config
 	// Rate is the records per second; Burst the records of one burst (one
 	// test run of the program, every Burst/Rate seconds).

@@ -46,11 +46,39 @@
 // The wakeups/s column is the consumer's Stats.Wakeups (drains that found
 // data) per second, bpfstream paths only.
 //
+// Two more modes answer what an agent pays rather than how fast a path can
+// go:
+//
+//   - live (-live): the producer runs at fixed rates (-rates, default 1k,
+//     10k, 100k and 1M records/s) in bursts (-burst records per test run,
+//     paced by clock_nanosleep to absolute deadlines) for -live-time, into
+//     -rings ring buffers (1, 16, 128, 1024 by default), with one ring busy
+//     and with all of them busy. The producer is a process of its own (this
+//     executable, started again) pinned to CPU 0; every thread of the
+//     consumer's process is pinned to CPU 1. The table shows the consumer's
+//     CPU time per record and per wake-up: the consumer process's CPU time
+//     (getrusage RUSAGE_SELF) from the producer's start to the last
+//     record's delivery (the consumer's own start and end are outside),
+//     less an idle baseline measured the same way with no consumer (the
+//     idle column). Wake-ups are Stats.Wakeups for bpfstream's paths, the
+//     reads that emptied a ring for raw, the polls that found data for
+//     libbpf. On several rings raw reads each ring with a cilium/ebpf
+//     reader and a goroutine of its own (that library has one reader per
+//     ring), bpfstream's paths use one ringbuf.NewMulti consumer, and
+//     libbpf one ring_buffer with ring_buffer__add.
+//   - memory (-memory): what a consumer on -rings ring buffers (1, 128,
+//     1024 by default) holds while it waits: the bytes of BPF maps it
+//     mapped, the Go heap it added and the goroutines it started.
+//
+// For example:
+//
+//	go run -tags libbpf ./examples/bench -live -rounds 3
+//	go run -tags libbpf ./examples/bench -memory
+//
 // It needs BPF privileges (root, or CAP_BPF and CAP_PERFMON).
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,7 +88,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/bpfstream/bpfstream/internal/testing/bench"
@@ -68,6 +95,7 @@ import (
 )
 
 func main() {
+	bench.RunProducerChild() // when started as the live mode's producer
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -92,409 +120,218 @@ var wakeups = map[string]producer.Wakeup{
 	"bytes":    producer.WakeupBytes,
 }
 
-// Result is one JSON line: a configuration and path over all rounds.
-type Result struct {
-	Transport       string  `json:"transport"`
-	Path            string  `json:"path"`
-	SampleBytes     int     `json:"sample_bytes"`
-	Wakeup          string  `json:"wakeup"`
-	EventsPerSec    float64 `json:"events_per_sec"`
-	EventsPerSecMin float64 `json:"events_per_sec_min"`
-	EventsPerSecMax float64 `json:"events_per_sec_max"`
-	AllocsPerRecord float64 `json:"allocs_per_record"`
-	// RatioToRaw is the median over rounds of the path's rate divided by
-	// raw's rate in the same round; RatioToLibbpf the same with libbpf
-	// (when measured).
-	RatioToRaw    float64 `json:"ratio_to_raw"`
-	RatioToLibbpf float64 `json:"ratio_to_libbpf,omitempty"`
-	// CPUNsPerRecord is the median over rounds of the process's CPU time
-	// per record while the consumer ran (prefill mode only: otherwise the
-	// producer's time is in it too).
-	CPUNsPerRecord float64 `json:"cpu_ns_per_record,omitempty"`
-	Lost           uint64  `json:"lost"`
-	Rounds         int     `json:"rounds"`
-	Events         int     `json:"events"` // requested per measurement; see -max-time
-	Prefill        bool    `json:"prefill"`
-	// Mode is "e2e", "prefill" or "latency".
-	Mode string `json:"mode"`
-	// CoalesceUs is ringbuf.Options.Coalesce in µs; 0: off.
-	CoalesceUs    float64 `json:"coalesce_us"`
-	WakeupsPerSec float64 `json:"wakeups_per_sec"`
-	// Rate is the producer's fixed rate in samples/s (latency mode).
-	Rate int `json:"rate,omitempty"`
-	// Delivery latency, producer ktime to handler, over all rounds
-	// (latency mode).
-	LatencyP50Us float64 `json:"latency_p50_us,omitempty"`
-	LatencyP99Us float64 `json:"latency_p99_us,omitempty"`
-}
-
-type config struct {
-	transport string
-	size      int
-	wakeup    string
-	rate      int // latency mode
-}
-
-// variant is a path with its options.
-type variant struct {
-	path     bench.Path
-	coalesce time.Duration
+// options are the parsed flags.
+type options struct {
+	mode        string // e2e, prefill, latency, live or memory
+	rounds      int
+	events      int
+	asJSON      bool
+	quiet       bool
+	transports  []string
+	sizes       []int
+	wakeups     []string
+	wakeupBytes int
+	paths       []bench.Path
+	maxTime     time.Duration
+	coalesce    time.Duration
+	rates       []int
+	latencyTime time.Duration
+	liveTime    time.Duration
+	burst       int
+	rings       []int
+	ringBytes   int
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	rounds := fs.Int("rounds", 5, "rounds; each runs every path once per configuration")
-	events := fs.Int("events", 1_000_000, "samples per measurement")
-	asJSON := fs.Bool("json", false, "print one JSON object per configuration and path instead of a table")
-	transportList := fs.String("transports", strings.Join(transportOrder, ","), "transports to measure")
-	sizeList := fs.String("sizes", "24,128,532", "sample sizes in bytes (16 means 24: the producer's header is 24 bytes)")
-	wakeupList := fs.String("wakeups", "adaptive,bytes", "wake-up policies: adaptive, bytes")
-	wakeupBytes := fs.Int("wakeup-bytes", 16<<10, "threshold of the bytes policy")
-	pathList := fs.String("paths", "", "paths to measure (default: all this build has)")
-	prefill := fs.Bool("prefill", false, "produce everything before the consumer starts (buffers sized to hold it), timing only the consumer")
-	quiet := fs.Bool("q", false, "no progress on stderr")
-	maxTime := fs.Duration("max-time", 100*time.Millisecond, "stop producing after this long in one measurement (0: produce all -events)")
-	coalesce := fs.Duration("coalesce", 0, "also measure bpfstream's ringbuf paths with this ringbuf.Options.Coalesce (0: no)")
-	latency := fs.Bool("latency", false, "latency mode: fixed producer rates (-rates), delivery latency p50/p99")
-	rateList := fs.String("rates", "1000,100000", "latency mode: producer rates in samples/s")
-	latencyTime := fs.Duration("latency-time", time.Second, "latency mode: how long each measurement produces")
-	if err := fs.Parse(args); err != nil {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
 		return err
-	}
-	if *rounds < 1 || *events < 1 {
-		return errors.New("-rounds and -events must be positive")
-	}
-	if *coalesce < 0 {
-		return errors.New("-coalesce must not be negative")
-	}
-	mode := "e2e"
-	switch {
-	case *latency && *prefill:
-		return errors.New("-latency and -prefill exclude each other")
-	case *latency:
-		mode = "latency"
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if !set["sizes"] {
-			*sizeList = "128"
-		}
-		if !set["wakeups"] {
-			*wakeupList = "adaptive"
-		}
-		if !set["paths"] {
-			*pathList = "raw,callback,channel-batch"
-			if bench.HaveLibbpf {
-				*pathList += ",libbpf"
-			}
-		}
-	case *prefill:
-		mode = "prefill"
-	}
-	rates := []int{0}
-	if *latency {
-		rates = nil
-		for _, s := range split(*rateList) {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 10_000_000 {
-				return fmt.Errorf("-rates: %q is not a rate from 1 to 10000000", s)
-			}
-			rates = append(rates, n)
-		}
-		if *latencyTime <= 0 {
-			return errors.New("-latency-time must be positive")
-		}
 	}
 	if runtime.NumCPU() < 2 {
 		return errors.New("needs two CPUs: the producer runs on CPU 0, the consumer on CPU 1")
 	}
+	if !bench.HaveLibbpf && !o.asJSON {
+		fmt.Fprintln(stdout, "note: libbpf path not measured:", bench.ErrNoLibbpf)
+	}
+	switch o.mode {
+	case "live":
+		return runLive(o, stdout, stderr)
+	case "memory":
+		return runMemory(o, stdout)
+	}
+	return runFlat(o, stdout, stderr)
+}
 
-	var configs []config
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{}
+	fs.IntVar(&o.rounds, "rounds", 5, "rounds; each runs every path once per configuration")
+	fs.IntVar(&o.events, "events", 1_000_000, "samples per measurement")
+	fs.BoolVar(&o.asJSON, "json", false, "print one JSON object per configuration and path instead of a table")
+	transportList := fs.String("transports", strings.Join(transportOrder, ","), "transports to measure")
+	sizeList := fs.String("sizes", "24,128,532", "sample sizes in bytes (16 means 24: the producer's header is 24 bytes); live: 64")
+	wakeupList := fs.String("wakeups", "adaptive,bytes", "wake-up policies: adaptive, bytes")
+	fs.IntVar(&o.wakeupBytes, "wakeup-bytes", 16<<10, "threshold of the bytes policy")
+	pathList := fs.String("paths", "", "paths to measure (default: all this build has; live and memory: raw, callback, batch-callback, channel-borrow, libbpf)")
+	prefill := fs.Bool("prefill", false, "produce everything before the consumer starts (buffers sized to hold it), timing only the consumer")
+	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
+	fs.DurationVar(&o.maxTime, "max-time", 100*time.Millisecond, "stop producing after this long in one measurement (0: produce all -events)")
+	fs.DurationVar(&o.coalesce, "coalesce", 0, "also measure bpfstream's ringbuf paths with this ringbuf.Options.Coalesce (0: no)")
+	latency := fs.Bool("latency", false, "latency mode: fixed producer rates (-rates), delivery latency p50/p99")
+	live := fs.Bool("live", false, "live mode: fixed producer rates (-rates) in bursts, consumer CPU per record and per wake-up")
+	memory := fs.Bool("memory", false, "memory mode: what a consumer on -rings rings holds")
+	rateList := fs.String("rates", "1000,100000", "latency and live modes: producer rates in samples/s (live: 1000,10000,100000,1000000)")
+	fs.DurationVar(&o.latencyTime, "latency-time", time.Second, "latency mode: how long each measurement produces")
+	fs.DurationVar(&o.liveTime, "live-time", 2*time.Second, "live mode: how long each measurement produces")
+	fs.IntVar(&o.burst, "burst", 64, "live mode: records per burst")
+	ringList := fs.String("rings", "1,16,128,1024", "live and memory modes: ring buffer counts (memory: 1,128,1024)")
+	fs.IntVar(&o.ringBytes, "ring-bytes", 256<<10, "live and memory modes: bytes per ring buffer")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	defaults := func(name string, v *string, value string) {
+		if !set[name] {
+			*v = value
+		}
+	}
+	if o.rounds < 1 || o.events < 1 {
+		return nil, errors.New("-rounds and -events must be positive")
+	}
+	if o.coalesce < 0 {
+		return nil, errors.New("-coalesce must not be negative")
+	}
+	var modes []string
+	for name, on := range map[string]bool{"prefill": *prefill, "latency": *latency, "live": *live, "memory": *memory} {
+		if on {
+			modes = append(modes, name)
+		}
+	}
+	switch len(modes) {
+	case 0:
+		o.mode = "e2e"
+	case 1:
+		o.mode = modes[0]
+	default:
+		slices.Sort(modes)
+		return nil, fmt.Errorf("-%s exclude each other", strings.Join(modes, " and -"))
+	}
+	switch o.mode {
+	case "latency":
+		defaults("sizes", sizeList, "128")
+		defaults("wakeups", wakeupList, "adaptive")
+		defaults("paths", pathList, joinPaths(append([]bench.Path{bench.Raw, bench.Callback, bench.ChannelBatch}, libbpfPath()...)))
+	case "live", "memory":
+		defaults("sizes", sizeList, "64")
+		defaults("paths", pathList, joinPaths(bench.LivePaths()))
+		defaults("rates", rateList, "1000,10000,100000,1000000")
+		if o.mode == "memory" {
+			defaults("rings", ringList, "1,128,1024")
+		}
+	}
+	var err error
+	if o.sizes, err = parseSizes(*sizeList, stderr); err != nil {
+		return nil, err
+	}
+	if o.transports, err = parseNames("-transports", *transportList, transports); err != nil {
+		return nil, err
+	}
+	if o.wakeups, err = parseNames("-wakeups", *wakeupList, wakeups); err != nil {
+		return nil, err
+	}
+	if o.paths, err = parsePaths(*pathList); err != nil {
+		return nil, err
+	}
+	if o.rates, err = parseInts("-rates", *rateList, 1, 10_000_000); err != nil {
+		return nil, err
+	}
+	if o.rings, err = parseInts("-rings", *ringList, 1, 1<<16); err != nil {
+		return nil, err
+	}
+	if o.latencyTime <= 0 || o.liveTime <= 0 {
+		return nil, errors.New("-latency-time and -live-time must be positive")
+	}
+	if o.burst < 1 || o.ringBytes < os.Getpagesize() || o.ringBytes&(o.ringBytes-1) != 0 {
+		return nil, errors.New("-burst must be positive, -ring-bytes a power of two of at least a page")
+	}
+	return o, nil
+}
+
+func libbpfPath() []bench.Path {
+	if bench.HaveLibbpf {
+		return []bench.Path{bench.Libbpf}
+	}
+	return nil
+}
+
+func joinPaths(ps []bench.Path) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ",")
+}
+
+func parseSizes(list string, stderr io.Writer) ([]int, error) {
 	var sizes []int
-	for _, s := range split(*sizeList) {
+	for _, s := range split(list) {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return fmt.Errorf("-sizes: %w", err)
+			return nil, fmt.Errorf("-sizes: %w", err)
 		}
 		if n < producer.HeaderSize {
 			fmt.Fprintf(stderr, "bench: size %d measured as %d: every test-producer sample starts with a %d-byte header\n", n, producer.HeaderSize, producer.HeaderSize)
 			n = producer.HeaderSize
 		}
 		if n > producer.MaxSample {
-			return fmt.Errorf("-sizes: %d is above the producer's maximum %d", n, producer.MaxSample)
+			return nil, fmt.Errorf("-sizes: %d is above the producer's maximum %d", n, producer.MaxSample)
 		}
 		sizes = append(sizes, n)
 	}
-	for _, tr := range split(*transportList) {
-		if _, ok := transports[tr]; !ok {
-			return fmt.Errorf("-transports: unknown %q (want %s)", tr, strings.Join(transportOrder, ", "))
-		}
-		for _, size := range sizes {
-			for _, w := range split(*wakeupList) {
-				if _, ok := wakeups[w]; !ok {
-					return fmt.Errorf("-wakeups: unknown %q (want adaptive, bytes)", w)
-				}
-				for _, rate := range rates {
-					configs = append(configs, config{tr, size, w, rate})
-				}
-			}
-		}
-	}
-	paths := bench.AllPaths()
-	if *pathList != "" {
-		paths = nil
-		for _, p := range split(*pathList) {
-			path := bench.Path(p)
-			if path == bench.Libbpf && !bench.HaveLibbpf {
-				return bench.ErrNoLibbpf
-			}
-			if !slices.Contains(bench.AllPaths(), path) {
-				return fmt.Errorf("-paths: unknown %q", p)
-			}
-			paths = append(paths, path)
-		}
-	}
-	if !bench.HaveLibbpf && !*asJSON {
-		fmt.Fprintln(stdout, "note: libbpf path not measured:", bench.ErrNoLibbpf)
-	}
-	if !slices.Contains(paths, bench.Raw) {
-		paths = append([]bench.Path{bench.Raw}, paths...) // ratios need it
-	}
-	// variants lists what to measure on c: every path, and the coalescing
-	// bpfstream paths on ring buffers.
-	variants := func(c config) []variant {
-		var vs []variant
-		for _, p := range paths {
-			vs = append(vs, variant{p, 0})
-		}
-		// Coalescing is for adaptive producers: one that forces wake-ups by
-		// the data waiting (bytes) sees the held-back record as waiting.
-		if *coalesce > 0 && transports[c.transport].Ringbuf() && c.wakeup == "adaptive" {
-			for _, p := range paths {
-				if p != bench.Raw && p != bench.Libbpf {
-					vs = append(vs, variant{p, *coalesce})
-				}
-			}
-		}
-		return vs
-	}
-
-	type key struct {
-		c config
-		v variant
-	}
-	samples := map[key][]bench.Result{}
-	total := 0
-	for _, c := range configs {
-		total += *rounds * len(variants(c))
-	}
-	done := 0
-	for round := 0; round < *rounds; round++ {
-		for _, c := range configs {
-			for _, v := range variants(c) {
-				n := *events
-				if c.rate > 0 {
-					n = max(int(float64(c.rate)*latencyTime.Seconds()), 1)
-				}
-				cfg := bench.Config{
-					Producer: producer.Config{
-						Kind:        transports[c.transport],
-						SampleSize:  c.size,
-						Wakeup:      wakeups[c.wakeup],
-						WakeupBytes: *wakeupBytes,
-					},
-					Events:      n,
-					ProducerCPU: 0,
-					ConsumerCPU: 1,
-					Prefill:     *prefill,
-					MaxDuration: *maxTime,
-					Coalesce:    v.coalesce,
-					Rate:        c.rate,
-				}
-				res, err := bench.Measure(cfg, v.path)
-				if err != nil {
-					return fmt.Errorf("%s/%d/%s/%s: %w", c.transport, c.size, c.wakeup, v.path, err)
-				}
-				samples[key{c, v}] = append(samples[key{c, v}], res)
-				done++
-				if !*quiet {
-					fmt.Fprintf(stderr, "\r%d/%d measurements", done, total)
-				}
-			}
-		}
-	}
-	if !*quiet {
-		fmt.Fprintln(stderr)
-	}
-
-	var results []Result
-	for _, c := range configs {
-		raw := samples[key{c, variant{bench.Raw, 0}}]
-		libbpf := samples[key{c, variant{bench.Libbpf, 0}}]
-		for _, v := range variants(c) {
-			rs := samples[key{c, v}]
-			eps := each(rs, bench.Result.EventsPerSec)
-			var mallocs, delivered, lost, wakeups uint64
-			var elapsed time.Duration
-			var lat []uint64
-			for _, r := range rs {
-				mallocs += r.Mallocs
-				delivered += r.Delivered
-				lost += r.Lost
-				wakeups += r.Wakeups
-				elapsed += r.Elapsed
-				lat = append(lat, r.Latencies...)
-			}
-			res := Result{
-				Transport: c.transport, Path: string(v.path), SampleBytes: c.size, Wakeup: c.wakeup,
-				EventsPerSec: median(eps), EventsPerSecMin: slices.Min(eps), EventsPerSecMax: slices.Max(eps),
-				Lost: lost, Rounds: len(rs), Events: *events, Prefill: *prefill,
-				Mode: mode, CoalesceUs: micros(v.coalesce), Rate: c.rate,
-			}
-			if c.rate > 0 {
-				res.Events = max(int(float64(c.rate)*latencyTime.Seconds()), 1)
-				res.LatencyP50Us = micros(bench.Percentile(lat, 0.50))
-				res.LatencyP99Us = micros(bench.Percentile(lat, 0.99))
-			}
-			if elapsed > 0 {
-				res.WakeupsPerSec = float64(wakeups) / elapsed.Seconds()
-			}
-			if delivered > 0 {
-				res.AllocsPerRecord = float64(mallocs) / float64(delivered)
-			}
-			res.RatioToRaw = pairedRatio(rs, raw)
-			res.RatioToLibbpf = pairedRatio(rs, libbpf)
-			if *prefill {
-				res.CPUNsPerRecord = median(each(rs, bench.Result.CPUNsPerRecord))
-			}
-			results = append(results, res)
-		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		for _, r := range results {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	if *latency {
-		fmt.Fprintln(tw, "transport\tbytes\twakeup\trate/s\tpath\tcoalesce\tp50 µs\tp99 µs\tevents/s\twakeups/s\tlost\t")
-		for _, r := range results {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, human(float64(r.Rate)),
-				r.Path, coalesceName(r.CoalesceUs), r.LatencyP50Us, r.LatencyP99Us, human(r.EventsPerSec), wakeupRate(r), r.Lost)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%d rounds of %s per rate; producer on CPU 0, consumer on CPU 1; mode=%s\n", *rounds, *latencyTime, mode)
-		return nil
-	}
-	// CPU time per record only in prefill mode: otherwise it would count
-	// the producer's too.
-	cpuHeader := ""
-	if *prefill {
-		cpuHeader = "cpu ns/record\t"
-	}
-	fmt.Fprintln(tw, "transport\tbytes\twakeup\tpath\tcoalesce\tevents/s (median)\tmin - max\tallocs/record\t"+cpuHeader+"x raw\tx libbpf\twakeups/s\tlost\t")
-	for _, r := range results {
-		cpu := ""
-		if *prefill {
-			cpu = optional(r.CPUNsPerRecord, "%.1f") + "\t"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s - %s\t%.4f\t%s%.2f\t%s\t%s\t%d\t\n", r.Transport, r.SampleBytes, r.Wakeup, r.Path, coalesceName(r.CoalesceUs),
-			human(r.EventsPerSec), human(r.EventsPerSecMin), human(r.EventsPerSecMax), r.AllocsPerRecord, cpu,
-			r.RatioToRaw, optional(r.RatioToLibbpf, "%.2f"), wakeupRate(r), r.Lost)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	where := "producer on CPU 0, consumer on CPU 1"
-	if *prefill {
-		where = "consumer unpinned"
-	}
-	fmt.Fprintf(stdout, "%d rounds of %d events; %s; mode=%s\n", *rounds, *events, where, mode)
-	return nil
+	return sizes, nil
 }
 
-// pairedRatio is the median over rounds of rs's rate divided by base's rate
-// in the same round (0 without base): pairing the rounds keeps a slow spell
-// of the machine, which hits the paths measured one after another alike,
-// out of the ratio.
-func pairedRatio(rs, base []bench.Result) float64 {
-	var ratios []float64
-	for i := range min(len(rs), len(base)) {
-		if b := base[i].EventsPerSec(); b > 0 {
-			ratios = append(ratios, rs[i].EventsPerSec()/b)
+func parseNames[V any](flagName, list string, known map[string]V) ([]string, error) {
+	var names []string
+	for _, s := range split(list) {
+		if _, ok := known[s]; !ok {
+			return nil, fmt.Errorf("%s: unknown %q", flagName, s)
 		}
+		names = append(names, s)
 	}
-	return median(ratios)
+	return names, nil
 }
 
-// optional formats x, or "-" when it was not measured (0).
-func optional(x float64, format string) string {
-	if x == 0 {
-		return "-"
-	}
-	return fmt.Sprintf(format, x)
-}
-
-func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-
-func coalesceName(us float64) string {
-	if us == 0 {
-		return "-"
-	}
-	return time.Duration(us * float64(time.Microsecond)).String()
-}
-
-// wakeupRate shows the wake-ups per second of paths that report them.
-func wakeupRate(r Result) string {
-	if r.Path == string(bench.Raw) || r.Path == string(bench.Libbpf) {
-		return "-"
-	}
-	return human(r.WakeupsPerSec)
-}
-
-func split(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
+func parseInts(flagName, list string, lo, hi int) ([]int, error) {
+	var out []int
+	for _, s := range split(list) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi {
+			return nil, fmt.Errorf("%s: %q is not a number from %d to %d", flagName, s, lo, hi)
 		}
+		out = append(out, n)
 	}
-	return out
+	return out, nil
 }
 
-// each returns f of every result, in order.
-func each(rs []bench.Result, f func(bench.Result) float64) []float64 {
-	out := make([]float64, len(rs))
-	for i, r := range rs {
-		out[i] = f(r)
+// parsePaths returns the paths of list, every path this build has when
+// empty.
+func parsePaths(list string) ([]bench.Path, error) {
+	if list == "" {
+		return bench.AllPaths(), nil
 	}
-	return out
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
+	var paths []bench.Path
+	for _, p := range split(list) {
+		path := bench.Path(p)
+		if path == bench.Libbpf && !bench.HaveLibbpf {
+			return nil, bench.ErrNoLibbpf
+		}
+		if !slices.Contains(bench.AllPaths(), path) {
+			return nil, fmt.Errorf("-paths: unknown %q", p)
+		}
+		paths = append(paths, path)
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func human(x float64) string {
-	switch {
-	case x >= 1e6:
-		return fmt.Sprintf("%.2fM", x/1e6)
-	case x >= 1e3:
-		return fmt.Sprintf("%.1fk", x/1e3)
-	}
-	return fmt.Sprintf("%.0f", x)
+	return paths, nil
 }

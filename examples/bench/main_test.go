@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,12 @@ import (
 	"github.com/bpfstream/bpfstream/internal/testing/bench"
 	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 )
+
+// TestMain lets the live mode start this test binary as its producer.
+func TestMain(m *testing.M) {
+	bench.RunProducerChild()
+	os.Exit(m.Run())
+}
 
 // TestJSON runs the command with tiny numbers and checks every line of its
 // JSON output.
@@ -126,6 +133,12 @@ func TestBadFlags(t *testing.T) {
 		{"-latency", "-rates", "fast"},
 		{"-latency", "-latency-time", "0s"},
 		{"-coalesce", "-1ms"},
+		{"-live", "-prefill"},
+		{"-live", "-memory"},
+		{"-live", "-burst", "0"},
+		{"-live", "-rings", "0"},
+		{"-live", "-ring-bytes", "1000"},
+		{"-live", "-live-time", "0s"},
 	} {
 		var out, errOut bytes.Buffer
 		if err := run(args, &out, &errOut); err == nil {
@@ -197,5 +210,73 @@ func TestTableColumns(t *testing.T) {
 		if strings.Contains(header, "cpu ns/record") != prefill || !strings.Contains(header, "x libbpf") {
 			t.Errorf("prefill=%v: header %q", prefill, header)
 		}
+	}
+}
+
+// TestLiveJSON runs the live mode with tiny numbers: every row parses, the
+// records delivered and lost add up to what the producer was asked for, and
+// the CPU figures are consistent with each other.
+func TestLiveJSON(t *testing.T) {
+	privileged.Require(t)
+	var out, errOut bytes.Buffer
+	args := []string{"-live", "-json", "-q", "-rounds", "2", "-live-time", "100ms", "-rates", "5000", "-rings", "1,4", "-ring-bytes", "65536"}
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	seen := map[string]int{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r LiveRow
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if r.Mode != "live" || r.Rate != 5000 || r.Burst != 64 || r.SampleBytes != 64 || r.Rounds != 2 || r.CPUMethod == "" {
+			t.Errorf("wrong row %+v", r)
+		}
+		// 5,000/s for 100 ms, twice.
+		if r.Expected != 1000 || r.Delivered+r.Lost != r.Expected {
+			t.Errorf("%s on %d rings (%d busy): delivered %d + lost %d != expected %d", r.Path, r.Rings, r.BusyRings, r.Delivered, r.Lost, r.Expected)
+		}
+		if r.Wakeups == 0 || r.Wakeups > r.Delivered {
+			t.Errorf("%s: %d wake-ups for %d records", r.Path, r.Wakeups, r.Delivered)
+		}
+		if r.CPUNsPerRecordMin > r.CPUNsPerRecord || r.CPUNsPerRecord > r.CPUNsPerRecordMax || r.IdleNsPerSec < 0 {
+			t.Errorf("%s: cpu ns/record %v not within %v - %v, idle %v", r.Path, r.CPUNsPerRecord, r.CPUNsPerRecordMin, r.CPUNsPerRecordMax, r.IdleNsPerSec)
+		}
+		if r.Path == string(bench.Raw) && r.CPUNsPerRecord > 0 && r.RatioToRaw != 1 {
+			t.Errorf("raw ratio %v", r.RatioToRaw)
+		}
+		seen[fmt.Sprintf("%d/%d", r.Rings, r.BusyRings)]++
+	}
+	n := len(bench.LivePaths())
+	want := map[string]int{"1/1": n, "4/1": n, "4/4": n}
+	if !maps.Equal(seen, want) {
+		t.Errorf("rows by rings/busy %v, want %v", seen, want)
+	}
+}
+
+// TestMemoryJSON runs the memory mode on 1 and 4 rings: each consumer maps
+// at least its rings' data pages.
+func TestMemoryJSON(t *testing.T) {
+	privileged.Require(t)
+	var out, errOut bytes.Buffer
+	args := []string{"-memory", "-json", "-rings", "1,4", "-ring-bytes", "65536"}
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	rows := 0
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r MemoryRow
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		rows++
+		if r.Mode != "memory" || r.RingBytes != 65536 || r.MappedBytes < uint64(r.Rings*r.RingBytes) || r.Goroutines < 0 {
+			t.Errorf("wrong row %+v", r)
+		}
+	}
+	if want := 2 * len(bench.LivePaths()); rows != want {
+		t.Errorf("%d rows, want %d", rows, want)
 	}
 }

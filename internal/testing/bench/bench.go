@@ -2,19 +2,21 @@
 // producer: a hand-written cilium/ebpf ReadInto loop (the baseline) and
 // bpfstream's callback, channel and batched channel paths. Go benchmarks and
 // the examples/bench command share it, so they measure the same thing.
+//
+// Measure runs a path flat out, or at a fixed rate for delivery latency;
+// MeasureLive runs it at a fixed rate in bursts, on one ring or many, for the
+// consumer's CPU time per record; MeasureMemory reports what a consumer on
+// many rings holds.
 package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
-	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
+	bpfring "github.com/bpfstream/bpfstream/ringbuf"
 )
 
 // Path names one way of reading the producer's samples.
@@ -91,6 +93,10 @@ type Config struct {
 	// second (see pace) and makes every path record each sample's delivery
 	// latency: Result.Latencies. Prefill and MaxDuration do not apply.
 	Rate int
+	// Ringbuf, when set, adjusts the ringbuf.Options of bpfstream's paths
+	// on ring buffers (after DrainInterval and Coalesce are set): how a
+	// variant of a path with an option of its own is measured.
+	Ringbuf func(*bpfring.Options)
 }
 
 // Result is the outcome of one measurement.
@@ -104,7 +110,8 @@ type Result struct {
 	// finished before.
 	CPU     time.Duration
 	Mallocs uint64 // heap allocations made during the run, all goroutines
-	// Wakeups is the consumer's Stats.Wakeups (bpfstream paths only).
+	// Wakeups is the consumer's Stats.Wakeups for bpfstream paths, and a
+	// count of its own for raw and libbpf (see waker).
 	Wakeups uint64
 	// Latencies are the delivery latencies of the records (Config.Rate
 	// only): the producer's bpf_ktime_get_ns to the handler, in ns, in
@@ -143,127 +150,165 @@ type reader interface {
 	close() error
 }
 
-// goal tracks progress: the consumer counts delivered records; the producer
-// side publishes how many to expect once it has finished.
-type goal struct {
-	delivered atomic.Uint64
-	expected  atomic.Uint64 // max until known
-	lat       *latencies    // nil unless Config.Rate is set
-}
-
-// reached reports whether a reader that counts locally has delivered enough,
-// and publishes its count when it has. Readers count locally, like the libbpf
-// path's C callback, so that no path pays an atomic read-modify-write per
-// record for the harness; they also publish their count whenever they are
-// about to wait, so the watcher can end a run whose expected count became
-// known after the last record arrived.
-func (g *goal) reached(n uint64) bool {
-	if n >= g.expected.Load() {
-		g.delivered.Store(n)
-		return true
-	}
-	return false
-}
-
-func (g *goal) done() bool { return g.delivered.Load() >= g.expected.Load() }
-
-var errGoal = errors.New("bench: goal reached")
-
-// Measure runs one measurement of path.
+// Measure runs one measurement of path on a freshly loaded producer.
 func Measure(cfg Config, path Path) (Result, error) {
-	if cfg.Buffer == 0 {
-		cfg.Buffer = 256 << 10
-	}
-	if cfg.Prefill {
-		cfg.Buffer = prefillSize(cfg)
-	}
-	pcfg := cfg.Producer
-	if pcfg.Kind.Ringbuf() {
-		pcfg.RingSize = cfg.Buffer
-	}
-	p, err := producer.Load(pcfg)
+	cfg = cfg.withDefaults()
+	p, err := producer.Load(cfg.producerConfig())
 	if err != nil {
 		return Result{}, err
 	}
 	defer p.Close()
-
 	rd, err := open(path, p, cfg)
 	if err != nil {
 		return Result{}, err
 	}
 	defer rd.close()
 
-	var g goal
-	g.expected.Store(^uint64(0))
+	g := newGoal()
 	if cfg.Rate > 0 {
-		cfg.Prefill, cfg.MaxDuration = false, 0
 		g.lat = newLatencies(cfg.Events)
 		if lr, ok := rd.(latencyReader); ok {
 			lr.recordLatencies(cfg.Events)
 		}
 	}
-	produce := func() error {
-		started := time.Now()
-		if cfg.Rate > 0 {
-			if err := pace(p, cfg); err != nil {
-				return err
-			}
-		}
-		for left := cfg.Events; left > 0 && cfg.Rate <= 0; {
-			chunk := left
-			if cfg.MaxDuration > 0 {
-				chunk = min(left, 4096)
-			}
-			if err := p.Run(cfg.ProducerCPU, chunk); err != nil {
-				return err
-			}
-			left -= chunk
-			if cfg.MaxDuration > 0 && time.Since(started) > cfg.MaxDuration {
-				break
-			}
-		}
-		attempted, err := p.Attempted()
-		if err != nil {
-			return err
-		}
-		dropped, err := p.Dropped()
-		if err != nil {
-			return err
-		}
-		g.expected.Store(attempted - dropped)
-		return nil
-	}
 	if cfg.Prefill {
-		if err := produce(); err != nil {
+		if err := produce(p, cfg, g); err != nil {
 			return Result{}, err
 		}
 	}
+	res, err := consumeOnce(p, rd, cfg, g)
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: %s: %w", path, err)
+	}
+	if g.lat != nil {
+		res.Latencies = g.lat.ns
+		if lr, ok := rd.(latencyReader); ok {
+			res.Latencies = lr.latencies()
+		}
+	}
+	return res, nil
+}
 
+// withDefaults fills the buffer size in and drops what Rate excludes.
+func (cfg Config) withDefaults() Config {
+	if cfg.Buffer == 0 {
+		cfg.Buffer = 256 << 10
+	}
+	if cfg.Rate > 0 {
+		cfg.Prefill, cfg.MaxDuration = false, 0
+	}
+	if cfg.Prefill {
+		cfg.Buffer = prefillSize(cfg)
+	}
+	return cfg
+}
+
+// producerConfig is the producer's configuration, sized to the buffer.
+func (cfg Config) producerConfig() producer.Config {
+	pcfg := cfg.Producer
+	if pcfg.Kind.Ringbuf() {
+		pcfg.RingSize = cfg.Buffer
+	}
+	return pcfg
+}
+
+// consumeOnce runs the consumer (and, unless the buffer is prefilled, the
+// producer beside it) until every record produced was delivered.
+func consumeOnce(p *producer.Producer, rd reader, cfg Config, g *goal) (Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	cpuBefore, err := processCPU()
+	before, err := takeUsage()
 	if err != nil {
 		return Result{}, err
 	}
-	start := time.Now()
-
 	prodErr := make(chan error, 1)
-	if !cfg.Prefill {
-		go func() { prodErr <- produce() }()
-	} else {
+	if cfg.Prefill {
 		prodErr <- nil
+	} else {
+		go func() { prodErr <- produce(p, cfg, g) }()
 	}
-	// Once the producer is done, wake a consumer that waits with nothing
-	// left to read.
-	stopWatch := make(chan struct{})
-	watchDone := make(chan struct{})
+	stopWatch := watch(g, cancel)
+	consume := func() error { return rd.run(ctx, g) }
+	var runErr error
+	if cfg.Prefill {
+		runErr = consume()
+	} else {
+		runErr = pinned(cfg.ConsumerCPU, consume)
+	}
+	after, err := takeUsage()
+	if err != nil {
+		return Result{}, err
+	}
+	stopWatch()
+	if err := <-prodErr; err != nil {
+		return Result{}, err
+	}
+	if !g.done() {
+		return Result{}, fmt.Errorf("%d of %d records: %w", g.delivered.Load(), g.expected.Load(), runErr)
+	}
+	dropped, err := p.Dropped()
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Delivered: g.delivered.Load(), Lost: dropped}
+	after.sub(before).fill(&res)
+	if w, ok := rd.(waker); ok {
+		res.Wakeups = w.wakeupCount()
+	}
+	return res, nil
+}
+
+// produce emits cfg.Events samples (paced at cfg.Rate, or as fast as it can
+// until cfg.MaxDuration) and then publishes how many records to expect.
+func produce(p *producer.Producer, cfg Config, g *goal) error {
+	if cfg.Rate > 0 {
+		if err := pace(p, cfg); err != nil {
+			return err
+		}
+		return expect(p, g, 0, 0)
+	}
+	started := time.Now()
+	for left := cfg.Events; left > 0; {
+		chunk := left
+		if cfg.MaxDuration > 0 {
+			chunk = min(left, 4096)
+		}
+		if err := p.Run(cfg.ProducerCPU, chunk); err != nil {
+			return err
+		}
+		left -= chunk
+		if cfg.MaxDuration > 0 && time.Since(started) > cfg.MaxDuration {
+			break
+		}
+	}
+	return expect(p, g, 0, 0)
+}
+
+// expect publishes the records to expect: those the producer attempted and
+// did not drop since it had attempted attempted0 and dropped dropped0.
+func expect(p *producer.Producer, g *goal, attempted0, dropped0 uint64) error {
+	attempted, err := p.Attempted()
+	if err != nil {
+		return err
+	}
+	dropped, err := p.Dropped()
+	if err != nil {
+		return err
+	}
+	g.expected.Store((attempted - attempted0) - (dropped - dropped0))
+	return nil
+}
+
+// watch cancels the run once the goal is done, to wake a consumer that waits
+// with nothing left to read; the returned function stops watching.
+func watch(g *goal, cancel func()) (stop func()) {
+	stopc := make(chan struct{})
+	done := make(chan struct{})
 	go func() {
-		defer close(watchDone)
+		defer close(done)
 		for {
 			select {
-			case <-stopWatch:
+			case <-stopc:
 				return
 			case <-time.After(time.Millisecond):
 			}
@@ -273,49 +318,38 @@ func Measure(cfg Config, path Path) (Result, error) {
 			}
 		}
 	}()
+	return func() { close(stopc); <-done }
+}
 
-	consume := func() error { return rd.run(ctx, &g) }
-	var runErr error
-	if cfg.Prefill {
-		runErr = consume()
-	} else {
-		runErr = pinned(cfg.ConsumerCPU, consume)
-	}
-	elapsed := time.Since(start)
-	cpuAfter, err := processCPU()
-	if err != nil {
-		return Result{}, err
-	}
-	runtime.ReadMemStats(&after)
-	close(stopWatch)
-	<-watchDone
-	if err := <-prodErr; err != nil {
-		return Result{}, err
-	}
-	if !g.done() {
-		return Result{}, fmt.Errorf("bench: %s: %d of %d records: %w", path, g.delivered.Load(), g.expected.Load(), runErr)
-	}
-	dropped, err := p.Dropped()
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{
-		Delivered: g.delivered.Load(),
-		Lost:      dropped,
-		Elapsed:   elapsed,
-		CPU:       cpuAfter - cpuBefore,
-		Mallocs:   after.Mallocs - before.Mallocs,
-	}
-	if s, ok := rd.(statser); ok {
-		res.Wakeups = s.stats().Wakeups
-	}
-	if g.lat != nil {
-		res.Latencies = g.lat.ns
-		if lr, ok := rd.(latencyReader); ok {
-			res.Latencies = lr.latencies()
-		}
-	}
-	return res, nil
+// usage is what a measurement costs the process: time, CPU, allocations.
+type usage struct {
+	at      time.Time
+	elapsed time.Duration
+	cpu     time.Duration
+	mallocs uint64
+}
+
+func takeUsage() (usage, error) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	cpu, err := processCPU()
+	return usage{at: time.Now(), cpu: cpu, mallocs: ms.Mallocs}, err
+}
+
+// takeCPU is takeUsage without the allocations, whose reading stops the
+// world.
+func takeCPU() (usage, error) {
+	cpu, err := processCPU()
+	return usage{at: time.Now(), cpu: cpu}, err
+}
+
+// sub is the usage between before and u.
+func (u usage) sub(before usage) usage {
+	return usage{elapsed: u.at.Sub(before.at), cpu: u.cpu - before.cpu, mallocs: u.mallocs - before.mallocs}
+}
+
+func (u usage) fill(res *Result) {
+	res.Elapsed, res.CPU, res.Mallocs = u.elapsed, u.cpu, u.mallocs
 }
 
 // prefillSize returns a power-of-two buffer that holds every sample.
@@ -336,31 +370,4 @@ func prefillSize(cfg Config) int {
 		size <<= 1
 	}
 	return size
-}
-
-// processCPU returns the CPU time the process has used, all threads.
-func processCPU() (time.Duration, error) {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("bench: getrusage: %w", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
-}
-
-// pinned runs f on a thread pinned to cpu.
-func pinned(cpu int, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// The thread is not unlocked: the runtime discards it with its
-		// changed affinity when the goroutine exits.
-		var set unix.CPUSet
-		set.Set(cpu)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			errc <- fmt.Errorf("bench: pin consumer to CPU %d: %w", cpu, err)
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
 }

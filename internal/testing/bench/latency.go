@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
-	"github.com/bpfstream/bpfstream/transport"
 )
 
 // latencies records delivery latencies on the consumer's goroutine: the
@@ -46,31 +45,11 @@ type latencyReader interface {
 	latencies() []uint64
 }
 
-// statser is a reader on a bpfstream consumer.
-type statser interface {
-	stats() transport.Stats
-}
-
-// pace produces cfg.Events samples at cfg.Rate per second, as a steady
-// producer would: every millisecond a small test run of Rate/1000 samples
-// (below 1,000/s, one sample every 1/Rate s). A tick the producer misses
-// is skipped, so the rate may come out lower, never higher.
-func pace(p *producer.Producer, cfg Config) error {
-	interval, per := time.Millisecond, cfg.Rate/1000
-	if per < 1 {
-		interval, per = time.Second/time.Duration(cfg.Rate), 1
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for left := cfg.Events; left > 0; {
-		<-t.C
-		n := min(per, left)
-		if err := p.Run(cfg.ProducerCPU, n); err != nil {
-			return err
-		}
-		left -= n
-	}
-	return nil
+// waker is a reader that counts its wake-ups: Stats.Wakeups for bpfstream's
+// paths, the reads that emptied the ring for raw, the polls that found data
+// for libbpf.
+type waker interface {
+	wakeupCount() uint64
 }
 
 // Percentile returns the q-quantile (0 to 1) of latencies in ns, nearest

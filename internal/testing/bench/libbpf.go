@@ -46,6 +46,10 @@ static struct ring_buffer *bench_ring_new(int fd, struct bench_ctx *c) {
 	return ring_buffer__new(fd, rb_sample, c, NULL);
 }
 
+static int bench_ring_add(struct ring_buffer *rb, int fd, struct bench_ctx *c) {
+	return ring_buffer__add(rb, fd, rb_sample, c);
+}
+
 struct lost_event {
 	struct perf_event_header header;
 	uint64_t id;
@@ -113,6 +117,7 @@ type libbpfReader struct {
 	rb      *C.struct_ring_buffer
 	pb      *C.struct_perf_buffer
 	timeout C.int
+	wakeups uint64 // polls that found data
 }
 
 func openLibbpf(p *producer.Producer, cfg Config, interval time.Duration) (reader, error) {
@@ -121,16 +126,24 @@ func openLibbpf(p *producer.Producer, cfg Config, interval time.Duration) (reade
 		r.timeout = C.int(max(interval.Milliseconds(), 1))
 	}
 	C.bench_set_expected(r.ctx, C.uint64_t(^uint64(0)))
-	fd := C.int(p.Map().FD())
 	if cfg.Producer.Kind.Ringbuf() {
-		rb, err := C.bench_ring_new(fd, r.ctx)
+		// One ring_buffer for all rings, as libbpf users add them.
+		rs := rings(p)
+		rb, err := C.bench_ring_new(C.int(rs[0].FD()), r.ctx)
 		if rb == nil {
 			C.free(unsafePointer(r.ctx))
 			return nil, fmt.Errorf("bench: ring_buffer__new: %v", err)
 		}
 		r.rb = rb
+		for _, m := range rs[1:] {
+			if rc := C.bench_ring_add(rb, C.int(m.FD()), r.ctx); rc < 0 {
+				r.close()
+				return nil, fmt.Errorf("bench: ring_buffer__add: %d", int(rc))
+			}
+		}
 		return r, nil
 	}
+	fd := C.int(p.Map().FD())
 	pages := cfg.Buffer / os.Getpagesize()
 	pb, err := C.bench_perf_new(fd, C.size_t(pages), C.int(perfWatermark(cfg)), r.ctx)
 	if pb == nil {
@@ -161,6 +174,9 @@ func (r *libbpfReader) run(ctx context.Context, g *goal) error {
 				n = C.perf_buffer__consume(r.pb)
 			}
 		}
+		if n > 0 || n == -C.EINTR {
+			r.wakeups++
+		}
 		g.delivered.Store(uint64(r.ctx.delivered))
 		if g.done() {
 			return nil
@@ -173,6 +189,9 @@ func (r *libbpfReader) run(ctx context.Context, g *goal) error {
 		}
 	}
 }
+
+// wakeupCount reports the polls (and drain-timer consumes) that found data.
+func (r *libbpfReader) wakeupCount() uint64 { return r.wakeups }
 
 func (r *libbpfReader) recordLatencies(n int) {
 	r.ctx.lat = (*C.uint64_t)(C.calloc(C.size_t(max(n, 1)), 8))

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/ringbuf"
 
@@ -50,133 +50,95 @@ func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
 	}
 	switch path {
 	case Raw:
-		if cfg.Producer.Kind.Ringbuf() {
-			rd, err := ringbuf.NewReader(p.Map())
-			return &rawRing{rd: rd, interval: interval}, err
-		}
-		rd, err := perf.NewReaderWithOptions(p.Map(), cfg.Buffer, perf.ReaderOptions{Watermark: perfWatermark(cfg)})
-		return &rawPerf{rd: rd, interval: interval}, err
+		return openRaw(p, cfg, interval)
 	case Libbpf:
 		return openLibbpf(p, cfg, interval)
 	}
-	c, err := bpfstream.Open(p.Map(), bpfstream.Options{
-		Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer, WakeupBytes: perfWatermark(cfg), DrainInterval: interval},
-		Ringbuf: bpfring.Options{DrainInterval: interval, Coalesce: cfg.Coalesce},
-	})
+	c, err := openConsumer(p, cfg, interval)
 	if err != nil {
 		return nil, err
 	}
+	base := consumer{c}
 	switch path {
 	case Callback:
-		return &callback{c: c}, nil
+		return &callback{consumer: base}, nil
 	case Iter:
-		return &iterate{c: c}, nil
+		return &iterate{consumer: base}, nil
 	case Typed:
-		return &callback{c: c, decode: newDecode(cfg.Producer.SampleSize)}, nil
+		return &callback{consumer: base, decode: newDecode(cfg.Producer.SampleSize)}, nil
 	case Channel:
-		return &channel{c: c}, nil
+		return &channel{consumer: base}, nil
 	case ChannelBatch:
-		return &channel{c: c, batch: true}, nil
+		return &channel{consumer: base, batch: true}, nil
 	case BatchCallback:
-		return &batchCallback{c: c}, nil
+		return &batchCallback{consumer: base}, nil
 	case ChannelBorrow:
-		return &channel{c: c, batch: true, borrow: true}, nil
+		return &channel{consumer: base, batch: true, borrow: true}, nil
 	}
 	c.Close()
 	return nil, fmt.Errorf("bench: unknown path %q", path)
 }
 
-// rawRing is the baseline a user would write with cilium/ebpf alone.
-type rawRing struct {
-	rd       *ringbuf.Reader
-	interval time.Duration
-}
-
-func (r *rawRing) run(ctx context.Context, g *goal) error {
-	stop := context.AfterFunc(ctx, func() { _ = r.rd.Flush() })
-	defer stop()
-	var rec ringbuf.Record
-	var n uint64
-	// The deadline is renewed only after it expired, as a careful user
-	// would: a time.Now and a lock per record would slow the baseline.
-	renew := r.interval > 0
-	for {
-		if renew {
-			r.rd.SetDeadline(time.Now().Add(r.interval))
-			renew = false
-		}
-		err := r.rd.ReadInto(&rec)
-		if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			renew = r.interval > 0
-			continue
-		}
+// openRaw opens cilium/ebpf readers: one per ring (see raw).
+func openRaw(p *producer.Producer, cfg Config, interval time.Duration) (reader, error) {
+	if !cfg.Producer.Kind.Ringbuf() {
+		rd, err := perf.NewReaderWithOptions(p.Map(), cfg.Buffer, perf.ReaderOptions{Watermark: perfWatermark(cfg)})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if g.lat != nil {
-			g.lat.add(rec.RawSample)
-		}
-		if n++; g.reached(n) {
-			return nil
-		}
-		if rec.Remaining == 0 {
-			g.delivered.Store(n) // about to wait
-		}
+		return &raw[perf.Record]{rds: []rawSource[perf.Record]{rd}, interval: interval, record: perfRecord}, nil
 	}
-}
-
-func (r *rawRing) close() error { return r.rd.Close() }
-
-type rawPerf struct {
-	rd       *perf.Reader
-	interval time.Duration
-}
-
-func (r *rawPerf) run(ctx context.Context, g *goal) error {
-	stop := context.AfterFunc(ctx, func() { _ = r.rd.Flush() })
-	defer stop()
-	var rec perf.Record
-	var n uint64
-	renew := r.interval > 0
-	for {
-		if renew {
-			r.rd.SetDeadline(time.Now().Add(r.interval))
-			renew = false
-		}
-		err := r.rd.ReadInto(&rec)
-		if errors.Is(err, perf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			renew = r.interval > 0
-			continue
-		}
+	r := &raw[ringbuf.Record]{interval: interval, record: ringRecord}
+	for _, m := range rings(p) {
+		rd, err := ringbuf.NewReader(m)
 		if err != nil {
-			return err
+			r.close()
+			return nil, err
 		}
-		if rec.LostSamples == 0 {
-			if g.lat != nil {
-				g.lat.add(rec.RawSample)
-			}
-			if n++; g.reached(n) {
-				return nil
-			}
-		}
-		if rec.Remaining == 0 {
-			g.delivered.Store(n) // this CPU's buffer is empty: may wait next
-		}
+		r.rds = append(r.rds, rd)
 	}
+	return r, nil
 }
 
-func (r *rawPerf) close() error { return r.rd.Close() }
+// rings lists the producer's ring buffers: its one ring, or Config.Rings.
+func rings(p *producer.Producer) []*ebpf.Map {
+	if rs := p.Rings(); len(rs) > 0 {
+		return rs
+	}
+	return []*ebpf.Map{p.Map()}
+}
+
+// openConsumer opens a bpfstream consumer on the producer's map, or one
+// consumer on all its rings (ringbuf.NewMulti, as an agent with several rings
+// would use).
+func openConsumer(p *producer.Producer, cfg Config, interval time.Duration) (transport.Consumer, error) {
+	ropts := bpfring.Options{DrainInterval: interval, Coalesce: cfg.Coalesce}
+	if cfg.Ringbuf != nil {
+		cfg.Ringbuf(&ropts)
+	}
+	if rs := p.Rings(); len(rs) > 0 {
+		return bpfring.NewMulti(rs, ropts)
+	}
+	return bpfstream.Open(p.Map(), bpfstream.Options{
+		Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer, WakeupBytes: perfWatermark(cfg), DrainInterval: interval},
+		Ringbuf: ropts,
+	})
+}
+
+// consumer is what the paths on a bpfstream consumer share.
+type consumer struct {
+	c transport.Consumer
+}
+
+func (r consumer) close() error { return r.c.Close() }
+
+// wakeupCount is Stats.Wakeups.
+func (r consumer) wakeupCount() uint64 { return r.c.Stats().Wakeups }
 
 // callback counts records in the handler; with decode set (the typed path)
 // it also decodes each sample first.
 type callback struct {
-	c      transport.Consumer
+	consumer
 	decode func([]byte) error
 }
 
@@ -220,12 +182,9 @@ func (r *callback) run(ctx context.Context, g *goal) error {
 	return err
 }
 
-func (r *callback) close() error           { return r.c.Close() }
-func (r *callback) stats() transport.Stats { return r.c.Stats() }
-
 // iterate counts records in the body of a range over transport.All.
 type iterate struct {
-	c transport.Consumer
+	consumer
 }
 
 func (r *iterate) run(ctx context.Context, g *goal) error {
@@ -245,12 +204,9 @@ func (r *iterate) run(ctx context.Context, g *goal) error {
 	return nil
 }
 
-func (r *iterate) close() error           { return r.c.Close() }
-func (r *iterate) stats() transport.Stats { return r.c.Stats() }
-
 // batchCallback counts records a batch at a time in a batch handler.
 type batchCallback struct {
-	c transport.Consumer
+	consumer
 }
 
 func (r *batchCallback) run(ctx context.Context, g *goal) error {
@@ -276,10 +232,8 @@ func (r *batchCallback) run(ctx context.Context, g *goal) error {
 	return err
 }
 
-func (r *batchCallback) close() error { return r.c.Close() }
-
 type channel struct {
-	c      transport.Consumer
+	consumer
 	batch  bool
 	borrow bool
 }
@@ -329,6 +283,3 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 	}
 	return s.Err()
 }
-
-func (r *channel) close() error           { return r.c.Close() }
-func (r *channel) stats() transport.Stats { return r.c.Stats() }

@@ -192,18 +192,29 @@ static __always_inline struct scratch_buf *build(__u32 *sz)
 	return buf;
 }
 
+/*
+ * next_sample spends one sample of this CPU's budget and builds it in the
+ * scratch slot; NULL when the budget is spent or the sample was not built.
+ */
+static __always_inline struct scratch_buf *next_sample(__u32 *sz)
+{
+	struct scratch_buf *buf;
+
+	if (!spend())
+		return NULL;
+	buf = build(sz);
+	if (!buf || *sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
+		return NULL;
+	return buf;
+}
+
 SEC("socket")
 int emit_ringbuf_output(struct __sk_buff *skb)
 {
 	__u32 sz;
-	struct scratch_buf *buf;
+	struct scratch_buf *buf = next_sample(&sz);
 
-	if (!spend())
-		return 0;
-	buf = build(&sz);
 	if (!buf)
-		return 0;
-	if (sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
 		return 0;
 	if (bpf_ringbuf_output(&rb, buf, sz, ringbuf_flags()) < 0)
 		count_drop();
@@ -232,14 +243,9 @@ SEC("socket")
 int emit_perf(struct __sk_buff *skb)
 {
 	__u32 sz;
-	struct scratch_buf *buf;
+	struct scratch_buf *buf = next_sample(&sz);
 
-	if (!spend())
-		return 0;
-	buf = build(&sz);
 	if (!buf)
-		return 0;
-	if (sz > MAX_SAMPLE) /* for the verifier: build never exceeds it */
 		return 0;
 	/*
 	 * For skb programs the upper 32 bits of flags ask the helper to append
@@ -247,6 +253,48 @@ int emit_perf(struct __sk_buff *skb)
 	 * the 32-bit value 0xffffffff, not as a sign-extended 64-bit -1.
 	 */
 	if (bpf_perf_event_output(skb, &pb, 0xffffffffULL, buf, sz) < 0)
+		count_drop();
+	return 0;
+}
+
+/*
+ * Several ring buffers behind one program, as an agent with a ring per CPU
+ * (or per event class) has them: the loader creates the rings and puts them
+ * in `rings` (max_entries set before load). Sample seq goes to ring
+ * seq % busy_rings, so busy_rings = 1 keeps only ring 0 busy and busy_rings =
+ * the number of rings spreads the samples over all of them.
+ */
+struct ring_inner {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct ring_inner);
+} rings SEC(".maps");
+
+const volatile __u32 busy_rings = 1;
+
+SEC("socket")
+int emit_rings_output(struct __sk_buff *skb)
+{
+	__u32 sz, idx;
+	struct scratch_buf *buf = next_sample(&sz);
+	void *ring;
+
+	if (!buf)
+		return 0;
+	idx = busy_rings > 1 ? (__u32)(buf->hdr.seq % busy_rings) : 0;
+	ring = bpf_map_lookup_elem(&rings, &idx);
+	if (!ring) {
+		count_drop();
+		return 0;
+	}
+	/* wakeup_flags only: the bytes policy queries `rb` (see wakeup.h). */
+	if (bpf_ringbuf_output(ring, buf, sz, wakeup_flags) < 0)
 		count_drop();
 	return 0;
 }

@@ -35,10 +35,13 @@ const (
 	producerMapDrops               = "drops"
 	producerMapPb                  = "pb"
 	producerMapRb                  = "rb"
+	producerMapRings               = "rings"
 	producerMapScratch             = "scratch"
 	producerProgEmitPerf           = "emit_perf"
 	producerProgEmitRingbufOutput  = "emit_ringbuf_output"
 	producerProgEmitRingbufReserve = "emit_ringbuf_reserve"
+	producerProgEmitRingsOutput    = "emit_rings_output"
+	producerVarBusyRings           = "busy_rings"
 	producerVarMaxSampleSize       = "max_sample_size"
 	producerVarSampleSize          = "sample_size"
 	producerVarSeqCounter          = "seq_counter"
@@ -91,6 +94,7 @@ type producerProgramSpecs struct {
 	EmitPerf           *ebpf.ProgramSpec `ebpf:"emit_perf"`
 	EmitRingbufOutput  *ebpf.ProgramSpec `ebpf:"emit_ringbuf_output"`
 	EmitRingbufReserve *ebpf.ProgramSpec `ebpf:"emit_ringbuf_reserve"`
+	EmitRingsOutput    *ebpf.ProgramSpec `ebpf:"emit_rings_output"`
 }
 
 // producerMapSpecs contains maps before they are loaded into the kernel.
@@ -101,6 +105,7 @@ type producerMapSpecs struct {
 	Drops   *ebpf.MapSpec `ebpf:"drops"`
 	Pb      *ebpf.MapSpec `ebpf:"pb"`
 	Rb      *ebpf.MapSpec `ebpf:"rb"`
+	Rings   *ebpf.MapSpec `ebpf:"rings"`
 	Scratch *ebpf.MapSpec `ebpf:"scratch"`
 }
 
@@ -108,6 +113,7 @@ type producerMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type producerVariableSpecs struct {
+	BusyRings     *ebpf.VariableSpec `ebpf:"busy_rings"`
 	MaxSampleSize *ebpf.VariableSpec `ebpf:"max_sample_size"`
 	SampleSize    *ebpf.VariableSpec `ebpf:"sample_size"`
 	SeqCounter    *ebpf.VariableSpec `ebpf:"seq_counter"`
@@ -139,6 +145,7 @@ type producerMaps struct {
 	Drops   *ebpf.Map `ebpf:"drops"`
 	Pb      *ebpf.Map `ebpf:"pb"`
 	Rb      *ebpf.Map `ebpf:"rb"`
+	Rings   *ebpf.Map `ebpf:"rings"`
 	Scratch *ebpf.Map `ebpf:"scratch"`
 }
 
@@ -148,6 +155,7 @@ func (m *producerMaps) Close() error {
 		m.Drops,
 		m.Pb,
 		m.Rb,
+		m.Rings,
 		m.Scratch,
 	)
 }
@@ -156,6 +164,7 @@ func (m *producerMaps) Close() error {
 //
 // It can be passed to loadProducerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type producerVariables struct {
+	BusyRings     *ebpf.Variable `ebpf:"busy_rings"`
 	MaxSampleSize *ebpf.Variable `ebpf:"max_sample_size"`
 	SampleSize    *ebpf.Variable `ebpf:"sample_size"`
 	SeqCounter    *ebpf.Variable `ebpf:"seq_counter"`
@@ -170,6 +179,7 @@ type producerPrograms struct {
 	EmitPerf           *ebpf.Program `ebpf:"emit_perf"`
 	EmitRingbufOutput  *ebpf.Program `ebpf:"emit_ringbuf_output"`
 	EmitRingbufReserve *ebpf.Program `ebpf:"emit_ringbuf_reserve"`
+	EmitRingsOutput    *ebpf.Program `ebpf:"emit_rings_output"`
 }
 
 func (p *producerPrograms) Close() error {
@@ -177,6 +187,7 @@ func (p *producerPrograms) Close() error {
 		p.EmitPerf,
 		p.EmitRingbufOutput,
 		p.EmitRingbufReserve,
+		p.EmitRingsOutput,
 	)
 }
 

@@ -173,3 +173,22 @@ func appendPrintable(dst []byte, s []byte) []byte {
 	}
 	return dst
 }
+
+// Fields returns the dotted paths of the type's leaf members, in order:
+// every member that is not a struct or union (arrays are leaves), for a
+// table with one column per field.
+func (d *BTFDecoder) Fields() []string {
+	var paths []string
+	var walk func(n *node)
+	walk = func(n *node) {
+		for i := range n.members {
+			if m := &n.members[i]; m.kind == nodeObject {
+				walk(m)
+			} else {
+				paths = append(paths, m.path)
+			}
+		}
+	}
+	walk(&d.root)
+	return paths
+}

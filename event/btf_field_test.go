@@ -65,3 +65,9 @@ func TestBTFDecoderFieldListsTheMembersOfAnUnknownPath(t *testing.T) {
 	_, err = d.Field("pid.x")
 	require.ErrorContains(t, err, "pid is not a struct or union")
 }
+
+func TestBTFDecoderFieldsListsTheLeaves(t *testing.T) {
+	d := btfDecoder(t, "kinds", event.BTFOptions{})
+	require.Equal(t, []string{"i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "ok", "color", "delta", "name", "addrs",
+		"u.word", "u.bytes", "anon_a", "anon_b", "flag", "level", "neg", "shade", "ptr", "f32", "f64", "q", "words", "tail"}, d.Fields())
+}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bpfstream/bpfstream/internal/testing/privileged"
 )
 
 // syncBuffer is a bytes.Buffer for stdout and stderr, which the command
@@ -60,4 +62,12 @@ func jsonLines(t *testing.T, out string) []map[string]any {
 		recs = append(recs, m)
 	}
 	return recs
+}
+
+// requirePrivileged skips (or fails, in CI) without BPF privileges, and
+// mounts tracefs.
+func requirePrivileged(t *testing.T) {
+	t.Helper()
+	privileged.Require(t)
+	privileged.MountTracefs(t)
 }

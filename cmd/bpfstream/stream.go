@@ -68,18 +68,20 @@ func stream(name string, c transport.Consumer, dec *event.BTFDecoder, o options,
 	p.header(w)
 	stopLosses := reportLosses(stderr, name, c.Stats)
 	var printed, failed uint64
-	err = c.ConsumeBatches(ctx, func(recs []transport.Record) error {
-		defer w.Flush()
-		for _, rec := range recs {
-			if err := p.print(w, rec); err != nil {
-				if failed++; failed <= maxDecodeErrorLines {
-					fmt.Fprintf(stderr, "bpfstream: %s: %v\n", name, err)
-				}
-				continue
+	// One record per call and a flush after each: a terminal shows each
+	// record as it comes, and -n consumes no record it does not print.
+	err = c.Consume(ctx, func(rec transport.Record) error {
+		if err := p.print(w, rec); err != nil {
+			if failed++; failed <= maxDecodeErrorLines {
+				fmt.Fprintf(stderr, "bpfstream: %s: %v\n", name, err)
 			}
-			if printed++; o.count > 0 && printed >= o.count {
-				return errCount
-			}
+			return nil
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if printed++; o.count > 0 && printed >= o.count {
+			return errCount
 		}
 		return nil
 	})

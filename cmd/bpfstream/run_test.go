@@ -39,7 +39,7 @@ func TestRunPrintsExecEventsOfTheReferenceObjects(t *testing.T) {
 				require.Equal(t, obj == "perfbufoutput", hasCPU, "only perf records carry their CPU")
 			}
 			require.True(t, seen, "no exec of /bin/true in %s", out)
-			require.Contains(t, errOut, "20 records printed")
+			require.Contains(t, errOut, "20 records printed, 20 received", "-n consumes no record it does not print")
 			require.Contains(t, errOut, "0 decode errors")
 		})
 	}

@@ -120,6 +120,11 @@ func (c *compiler) compile(t btf.Type, path string, off, abs int, bitOff, bits u
 	if bits == 0 {
 		return n, nil
 	}
+	switch t.(type) {
+	case *btf.Int, *btf.Enum:
+	default:
+		return node{}, c.errorf(path, abs, "bitfield of %s: only integers and enums can be bitfields", kindName(t))
+	}
 	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
 		return node{}, c.errorf(path, abs, "bitfields are decoded on little-endian hosts only")
 	}
@@ -199,7 +204,10 @@ func (c *compiler) members(n *node, path string, base, abs int, members []btf.Me
 		if err != nil {
 			return err
 		}
-		if end := off + child.size; end > n.size && !(child.kind == nodeArray || child.kind == nodeChars) {
+		// Only a flexible array member (no elements) may start where its
+		// struct ends.
+		flexible := (child.kind == nodeArray || child.kind == nodeChars) && child.count == 0
+		if end := off + child.size; end > n.size || flexible && off > n.size {
 			return c.errorf(p, abs+off, "member ends at byte %d, beyond the %d bytes of its type", end, n.size)
 		}
 		n.members = append(n.members, child)

@@ -78,11 +78,7 @@ func NewBTFDecoder(typ btf.Type, opts BTFOptions) (*BTFDecoder, error) {
 	if d.size == 0 {
 		return nil, &LayoutError{Type: d.typeName, Reason: "type has size 0", Err: ErrUnsupportedType}
 	}
-	if k := len(root.members); k > 0 {
-		if last := &d.root.members[k-1]; (last.kind == nodeArray || last.kind == nodeChars) && last.bits == 0 {
-			d.varNode = last
-		}
-	}
+	d.varNode = variableArea(&d.root)
 	switch opts.Transport {
 	case transport.KindRingbuf, transport.KindFake:
 	default:
@@ -92,6 +88,25 @@ func NewBTFDecoder(typ btf.Type, opts BTFOptions) (*BTFDecoder, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// variableArea returns the array that ends struct n, after every other
+// member, or nil.
+func variableArea(n *node) *node {
+	k := len(n.members)
+	if k == 0 {
+		return nil
+	}
+	last := &n.members[k-1]
+	if last.kind != nodeArray && last.kind != nodeChars {
+		return nil
+	}
+	for _, m := range n.members[:k-1] {
+		if m.off+m.size > last.off {
+			return nil // a union, or members out of order: no area to cut
+		}
+	}
+	return last
 }
 
 func (d *BTFDecoder) setTail() error {

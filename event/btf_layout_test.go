@@ -153,3 +153,38 @@ func TestNewBTFDecoderSurvivesCyclicTypes(t *testing.T) {
 	_, err = event.NewBTFDecoder(self, event.BTFOptions{})
 	require.True(t, errors.Is(err, event.ErrUnsupportedType), err)
 }
+
+func TestNewBTFDecoderRefusesMembersBeyondTheirType(t *testing.T) {
+	u32 := &btf.Int{Name: "u32", Size: 4}
+	for _, m := range []btf.Member{
+		{Name: "far", Type: u32, Offset: 8 * 8},
+		{Name: "arr", Type: &btf.Array{Type: u32, Nelems: 4}, Offset: 4 * 8},
+		{Name: "flex", Type: &btf.Array{Type: u32}, Offset: 12 * 8},
+	} {
+		s := &btf.Struct{Name: "ev", Size: 8, Members: []btf.Member{{Name: "a", Type: u32}, m}}
+		_, err := event.NewBTFDecoder(s, event.BTFOptions{})
+		require.ErrorIs(t, err, event.ErrUnsupportedType, m.Name)
+		require.ErrorContains(t, err, "field "+m.Name)
+	}
+}
+
+func TestBTFDecoderCutsNoArrayThatOtherMembersFollow(t *testing.T) {
+	u32 := &btf.Int{Name: "u32", Size: 4}
+	// The array is the last member listed but not the last in memory.
+	s := &btf.Struct{Name: "ev", Size: 12, Members: []btf.Member{
+		{Name: "b", Type: u32, Offset: 8 * 8},
+		{Name: "arr", Type: &btf.Array{Type: u32, Nelems: 2}},
+	}}
+	d, err := event.NewBTFDecoder(s, event.BTFOptions{})
+	require.NoError(t, err)
+	_, err = d.AppendJSON(nil, make([]byte, 4))
+	require.ErrorIs(t, err, event.ErrShortSample)
+	u := &btf.Union{Name: "u", Size: 8, Members: []btf.Member{
+		{Name: "x", Type: &btf.Int{Name: "u64", Size: 8}},
+		{Name: "arr", Type: &btf.Array{Type: u32, Nelems: 2}},
+	}}
+	d, err = event.NewBTFDecoder(u, event.BTFOptions{})
+	require.NoError(t, err)
+	_, err = d.AppendJSON(nil, make([]byte, 4))
+	require.ErrorIs(t, err, event.ErrShortSample)
+}

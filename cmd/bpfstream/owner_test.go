@@ -21,7 +21,14 @@ import (
 // holds all of it, reading nothing, until its stdin closes.
 const ownerEnv = "BPFSTREAM_TEST_OWNER"
 
+// mainEnv makes the test binary run the command with the arguments in
+// $BPFSTREAM_TEST_MAIN, as its own process, for tests that send it signals.
+const mainEnv = "BPFSTREAM_TEST_MAIN"
+
 func TestMain(m *testing.M) {
+	if args := os.Getenv(mainEnv); args != "" {
+		os.Exit(Main(strings.Fields(args), os.Stdout, os.Stderr))
+	}
 	if obj := os.Getenv(ownerEnv); obj != "" {
 		os.Exit(own(obj, os.Getenv("BPFSTREAM_TEST_MAP"), os.Getenv("BPFSTREAM_TEST_PIN")))
 	}

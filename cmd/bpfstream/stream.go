@@ -25,7 +25,7 @@ const maxDecodeErrorLines = 10
 // lossInterval is how often losses are checked and reported.
 const lossInterval = time.Second
 
-// stream prints c's records with p until -n, -for, SIGINT or SIGTERM,
+// stream prints c's records as o says until -n, -for, SIGINT or SIGTERM,
 // reports losses and a summary on stderr, and closes c.
 func stream(name string, c transport.Consumer, dec *event.BTFDecoder, o options, stdout, stderr io.Writer) (status int) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

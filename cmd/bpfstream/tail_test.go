@@ -25,8 +25,9 @@ func TestTailReadsAMapPinnedByAnotherProcess(t *testing.T) {
 			for _, arg := range []string{own.pin, fmt.Sprintf("id:%d", own.id)} {
 				t.Run(strings.Replace(filepath.Base(arg), ":", "-", 1), func(t *testing.T) {
 					leakcheck.Check(t)
-					// The type is found in the kernel's BTF of the owner's
-					// programs and maps: no -btf.
+					// No -btf: struct event is not in the BTF the owner's
+					// program carries (cilium/ebpf gives the kernel only the
+					// types the program's functions reach) but in its maps'.
 					status, out, errOut := runWhile(t, execTrue, "tail", arg, "-type", "event", "-n", "10", "-for", "30s")
 					require.Zero(t, status, errOut)
 					recs := jsonLines(t, out)

@@ -27,6 +27,14 @@
 // the sample is a *TailLengthError (ErrTailLength), counted like every
 // decode error. VarHandler and NewVarStream are the adapters.
 //
+// Without a Go type, a BTFDecoder decodes records by the BTF type that
+// describes them (from an object file or the kernel, through cilium/ebpf's
+// btf package): AppendJSON writes a record as JSON into a caller's buffer
+// without allocating, and BTFDecoder.Field reads one member by its C path
+// ("task.pid") for filters. A record that does not match its type is a
+// *LayoutError naming the type, member and offset, counted like every
+// decode error.
+//
 // Encode turns a Go value into the bytes a program emits for it (and
 // VarDecoder.Encode a header and a tail), for tests.
 //

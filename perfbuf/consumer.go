@@ -65,24 +65,28 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 // With Options.Reorder, records pass through the re-ordering stage first and
 // own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "perfbuf", h, c.loop)
-	}
-	return c.loop(ctx, h, c.counters)
+	return c.ConsumeTo(ctx, transport.Receiver{Record: h})
 }
 
 // ConsumeBatches implements transport.Consumer. The native reader hands h
 // up to 256 consecutive records of one buffer per call, read in place; the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "perfbuf", core.PerRecord(h), c.loop)
-	}
-	return core.LoopBatches(ctx, "perfbuf", c.lc, c.rd, c.counters, h)
+	return c.ConsumeTo(ctx, core.BatchReceiver(h))
 }
 
-func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
-	return core.Loop(ctx, "perfbuf", c.lc, c.rd, counters, h)
+// ConsumeTo implements [transport.ConsumerTo]. The native reader lends its
+// batches to a receiver that borrows them; the cilium/ebpf reader and a
+// re-ordering stage hand over one record per call and lend nothing.
+func (c *Consumer) ConsumeTo(ctx context.Context, r transport.Receiver) error {
+	if c.hold != nil {
+		return c.hold.Consume(ctx, "perfbuf", r, c.loop)
+	}
+	return c.loop(ctx, r, c.counters)
+}
+
+func (c *Consumer) loop(ctx context.Context, r transport.Receiver, counters *core.Counters) error {
+	return core.LoopTo(ctx, "perfbuf", c.lc, c.rd, counters, r)
 }
 
 func recordCPU(r transport.Record) int { return int(r.CPU) }

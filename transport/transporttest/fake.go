@@ -184,34 +184,40 @@ func (f *Fake) WaitDelivered(ctx context.Context) error {
 	return nil
 }
 
-// Consume implements transport.Consumer. It hands each queued record to h in
-// the order emitted, then blocks for more, until ctx is done, Close is called
-// or h returns an error. Record.Sample is valid only until h returns.
+// Consume implements [transport.Consumer]. It hands each queued record to h
+// in the order emitted, then blocks for more, until ctx is done, Close is
+// called or h returns an error. Record.Sample is valid only until h returns.
 func (f *Fake) Consume(ctx context.Context, h transport.Handler) error {
-	if h == nil {
-		// Let the loop report it like every transport does.
-		return core.Loop(ctx, "transporttest: fake", f.lc, &f.src, f.counters, nil)
-	}
+	return f.ConsumeTo(ctx, transport.Receiver{Record: h})
+}
+
+// ConsumeBatches implements [transport.Consumer]. The Fake hands over one
+// record per call, borrowed (and poisoned) like Consume's.
+func (f *Fake) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	return f.ConsumeTo(ctx, core.BatchReceiver(h))
+}
+
+// ConsumeTo implements [transport.ConsumerTo], as the real consumers do: it
+// calls r.Idle each time its queue is empty, before it waits. It hands over
+// one record per call and lends nothing.
+func (f *Fake) ConsumeTo(ctx context.Context, r transport.Receiver) error {
 	// A record leaves the queue once its handler has returned: a record
 	// whose handler panicked stays and is handed over again by the next
 	// Consume, as the real consumers do.
-	return core.Loop(ctx, "transporttest: fake", f.lc, &f.src, f.counters, func(r transport.Record) error {
-		err := h(r)
-		f.src.handed = true
-		return err
-	})
-}
-
-// ConsumeBatches implements transport.Consumer. The Fake hands over one
-// record per call, borrowed (and poisoned) like Consume's.
-func (f *Fake) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
-	if h == nil {
-		return core.LoopBatches(ctx, "transporttest: fake", f.lc, &f.src, f.counters, nil)
+	if h := r.Record; h != nil {
+		r.Record = func(rec transport.Record) error {
+			err := h(rec)
+			f.src.handed = true
+			return err
+		}
 	}
-	return core.LoopBatches(ctx, "transporttest: fake", f.lc, &f.src, f.counters, func(rs []transport.Record) error {
-		f.src.handed = true
-		return h(rs)
-	})
+	if h := r.Batch; h != nil {
+		r.Batch = func(recs []transport.Record, loan transport.Loan) error {
+			f.src.handed = true
+			return h(recs, loan)
+		}
+	}
+	return core.LoopTo(ctx, "transporttest: fake", f.lc, &f.src, f.counters, r)
 }
 
 // Stats implements transport.Consumer. Lost counts EmitLost and samples
@@ -387,4 +393,4 @@ func (s *fakeSource) Interrupt() {
 	s.f.signal()
 }
 
-var _ transport.Consumer = (*Fake)(nil)
+var _ transport.ConsumerTo = (*Fake)(nil)

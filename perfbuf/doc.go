@@ -1,5 +1,5 @@
 // Package perfbuf reads BPF perf event arrays (BPF_MAP_TYPE_PERF_EVENT_ARRAY)
-// as a bpfstream Consumer.
+// as a bpfstream [Consumer].
 //
 // A perf event array has one buffer per CPU. The consumer creates and maps one
 // per online CPU and installs it in the map, so a BPF program writes with
@@ -11,7 +11,7 @@
 //
 // The kernel counts what it could not write into a full buffer and reports it
 // to the reader; those counts are Stats.Lost and Stats.LostPerCPU, and
-// Options.OnLost sees each report. A lost report arrives only after the next
+// [Options.OnLost] sees each report. A lost report arrives only after the next
 // successful write to the same CPU's buffer. Samples still unread when the
 // consumer is closed go away with the buffers; the native reader (the
 // default) counts them in Stats.Lost too, so Records + Lost is what the
@@ -37,7 +37,7 @@
 // Perf buffers have no counterpart of ringbuf.Options.Coalesce: the kernel
 // decides a perf wake-up from the events or bytes written since the last
 // one, never from the reader's position, so a reader cannot stop arming it.
-// The equivalent is set at open: Options.WakeupEvents or WakeupBytes (a
-// wake-up every N samples or bytes per CPU) with Options.DrainInterval as
+// The equivalent is set at open: [Options.WakeupEvents] or WakeupBytes (a
+// wake-up every N samples or bytes per CPU) with [Options.DrainInterval] as
 // the bound on the delay of the samples below the threshold.
 package perfbuf

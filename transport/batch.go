@@ -8,7 +8,7 @@ import (
 	"github.com/bpfstream/bpfstream/internal/prefetch"
 )
 
-// Batch is a slice of records received from Batches. Call Release once done
+// Batch is a slice of records received from [Batches]. Call Release once done
 // with it: the records, their samples and the Records slice are invalid
 // afterwards, as their memory is reused.
 //
@@ -17,7 +17,7 @@ import (
 // whose receiver releases its batches allocates nothing in steady state; a
 // batch that is never released is simply garbage collected.
 //
-// A borrowed batch (ChannelOptions.Borrow) points into the kernel buffer
+// A borrowed batch ([ChannelOptions.Borrow]) points into the kernel buffer
 // itself: nothing is copied, and the buffer's space is not reused until the
 // batch is released. See ChannelOptions.Borrow for what that implies.
 type Batch struct {

@@ -6,14 +6,14 @@ import (
 	"github.com/bpfstream/bpfstream/internal/arena"
 )
 
-// ChannelOptions configure a Stream (Records, Batches, NewStream and
+// ChannelOptions configure a [Stream] (Records, [Batches], [NewStream] and
 // event.NewStream). The zero value is valid.
 type ChannelOptions struct {
 	// Buffer is how many records may wait in the stream's channel; for
-	// Batches it is rounded up to whole batches. Zero means DefaultBuffer,
-	// and for borrowed batches (Borrow) BorrowedBatches batches.
+	// [Batches] it is rounded up to whole batches. Zero means [DefaultBuffer],
+	// and for borrowed batches (Borrow) [BorrowedBatches] batches.
 	Buffer int
-	// BatchSize caps the records in one batch (Batches only). Zero means
+	// BatchSize caps the records in one batch ([Batches] only). Zero means
 	// 1024: handing a batch to a receiver that waits for it costs a
 	// goroutine wake-up, which a smaller batch pays more often (at 256,
 	// that halved the rate of small records). A batch is sent when it is
@@ -25,10 +25,10 @@ type ChannelOptions struct {
 	// ChunkBytes is the size of the memory chunks that records' bytes are
 	// copied into: for Records, chunks that records share (a record kept
 	// alive keeps its chunk alive; smaller chunks retain less memory and
-	// allocate more often); for Batches, each batch's memory (a batch is
+	// allocate more often); for [Batches], each batch's memory (a batch is
 	// sent early when its memory is full). Zero means 256 KiB.
 	ChunkBytes int
-	// Borrow makes Batches send borrowed batches: their records point
+	// Borrow makes [Batches] send borrowed batches: their records point
 	// into the kernel buffer, as on the callback path, and nothing is
 	// copied (consumers that lend their records, see [ConsumerTo]:
 	// perfbuf's and ringbuf's native readers; records of other consumers,
@@ -36,7 +36,7 @@ type ChannelOptions struct {
 	// into memory the batch owns). The kernel may not reuse a borrowed batch's space until
 	// the batch and every older batch of the same buffer are released, so
 	// a receiver that holds batches makes the buffer fill: producers then
-	// drop samples (counted in Stats.Lost), and Stats.PendingBytes counts
+	// drop samples (counted in [Stats.Lost]), and [Stats.PendingBytes] counts
 	// the bytes held. Release batches promptly, in any order. Ring buffer
 	// producers that choose wake-ups from the unread bytes
 	// (bpf_ringbuf_query(BPF_RB_AVAIL_DATA)) count held bytes as unread,
@@ -46,7 +46,7 @@ type ChannelOptions struct {
 	// Closing the consumer or ending the stream while borrowed batches are
 	// out is safe: their records stay valid and mapped until released
 	// (the buffer's memory is unmapped after Close only once the last one
-	// is released), and they count as delivered in Stats.Records. A ring
+	// is released), and they count as delivered in [Stats.Records]. A ring
 	// buffer consumer opened on the same ring waits for them, up to 5 s,
 	// as for any closed consumer still handing records over. A borrowed
 	// batch that becomes unreachable unreleased is released when the
@@ -80,7 +80,7 @@ func (o ChannelOptions) withDefaults() ChannelOptions {
 }
 
 // Records streams c's records, one per send, each with an owned copy of its
-// bytes. See Stream for how it ends and what it guarantees.
+// bytes. See [Stream] for how it ends and what it guarantees.
 func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Record] {
 	opts = opts.withDefaults()
 	a := arena.Bytes{Chunk: opts.ChunkBytes}
@@ -101,7 +101,7 @@ func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Recor
 // recycles its memory (owned batches, the default) or gives its space back
 // to the kernel buffer (borrowed batches, opts.Borrow). See [Stream] for how
 // it ends and what it guarantees (the value dropped at the end is the batch
-// being gathered, at most BatchSize records, or with a plain Consumer the
+// being gathered, at most BatchSize records, or with a plain [Consumer] the
 // rest of the handler call being sent; the stream releases it).
 func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[*Batch] {
 	opts = opts.withDefaults()

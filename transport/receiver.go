@@ -5,16 +5,16 @@ import "context"
 // ConsumerTo is an optional interface a [Consumer] implements to hand its
 // records to a [Receiver]: a handler with hooks that [Consumer.Consume] and
 // [Consumer.ConsumeBatches] have no room for. A receiver can say how many
-// records it takes per call (Receiver.Limit), be told when the consumer has
-// handed over everything that was waiting (Receiver.Idle), and keep the
-// records of a batch the consumer lends it (Receiver.Borrow, [Loan]). It
-// extends Consumer as [io.WriterTo] extends a Reader: code above a consumer
+// records it takes per call ([Receiver.Limit]), be told when the consumer has
+// handed over everything that was waiting ([Receiver.Idle]), and keep the
+// records of a batch the consumer lends it ([Receiver.Borrow], [Loan]). It
+// extends [Consumer] as [io.WriterTo] extends a Reader: code above a consumer
 // checks for it with a type assertion and falls back to the base methods.
 //
 // [Batches] is that code: with a ConsumerTo it sends a partial batch when
 // the consumer goes idle, asks for no more records per call than the batch
 // being gathered has room for, and keeps lent records instead of copying
-// them (ChannelOptions.Borrow). With a plain Consumer it calls
+// them ([ChannelOptions.Borrow]). With a plain Consumer it calls
 // ConsumeBatches and sends what each handler call handed over when the call
 // returns: batches are then no larger than the consumer's calls, nothing is
 // lent, and a partial batch never waits for the next record either way. A
@@ -23,12 +23,12 @@ import "context"
 // it to make batches cheaper.
 type ConsumerTo interface {
 	Consumer
-	// ConsumeTo is Consume or ConsumeBatches, as r says (Receiver.Record
-	// or Receiver.Batch), with r's hooks: everything Consumer documents
+	// ConsumeTo is Consume or ConsumeBatches, as r says ([Receiver.Record]
+	// or [Receiver.Batch]), with r's hooks: everything [Consumer] documents
 	// for those (ordering, borrowed samples, cancellation, Close,
-	// ErrBusy, error wrapping) holds. A Receiver with neither or both of
-	// Record and Batch set is ErrInvalidOptions. An error from
-	// Receiver.Idle ends ConsumeTo as a handler error does.
+	// [ErrBusy], error wrapping) holds. A [Receiver] with neither or both of
+	// Record and Batch set is [ErrInvalidOptions]. An error from
+	// [Receiver.Idle] ends ConsumeTo as a handler error does.
 	ConsumeTo(ctx context.Context, r Receiver) error
 }
 
@@ -61,7 +61,7 @@ type Receiver struct {
 }
 
 // Loan is offered with a batch whose records a consumer lends to the
-// receiver (Receiver.Borrow): the records and their samples point into the
+// receiver ([Receiver.Borrow]): the records and their samples point into the
 // consumer's buffer, which does not reuse their space until the receiver
 // releases them.
 type Loan interface {

@@ -193,10 +193,8 @@ func (b *batcher) take(recs []Record, loan Loan) error {
 // It prefetches the sample copyAhead records ahead of the one it copies
 // when the reader has not (prefetch.WholeMax): the native readers walk a
 // batch's headers before it is copied, so a large sample's other lines are
-// still in memory when the copy reaches them. At 532 bytes that took owned
-// ringbuf batches from 0.40-0.47x to 0.55-0.65x of a hand-written cilium/ebpf
-// loop's rate (prefilled, two runs side by side); 8 records ahead measured
-// the same, 16 and 2 less.
+// still in memory when the copy reaches them. The distance is measured:
+// BENCHMARKS.md, "Choices in the code".
 func (b *batcher) copyIn(recs []Record) int {
 	m := b.cur.mem
 	out, buf := b.cur.Records, m.bytes

@@ -15,8 +15,8 @@ type ChannelOptions struct {
 	Buffer int
 	// BatchSize caps the records in one batch ([Batches] only). Zero means
 	// 1024: handing a batch to a receiver that waits for it costs a
-	// goroutine wake-up, which a smaller batch pays more often (at 256,
-	// that halved the rate of small records). A batch is sent when it is
+	// goroutine wake-up, which a smaller batch pays more often (see
+	// BENCHMARKS.md, "Choices in the code"). A batch is sent when it is
 	// full or when the consumer has handed over everything that was
 	// waiting in its buffer ([ConsumerTo]; a plain [Consumer]'s batches
 	// are sent at the end of each of its handler calls), so a partial

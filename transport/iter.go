@@ -9,10 +9,9 @@ import (
 // All returns an iterator over c's records: the callback path written as a
 // loop. The loop body runs as the handler of c.Consume, on the goroutine that
 // ranges: no goroutine, no channel, no copy. Go runs a range-over-func body
-// as one more function call per record (about 2 ns), which shows only on
-// small records: prefilled, 24-byte records went at 0.4-0.9x the rate of a
-// [Handler], 128- to 532-byte records at 0.4-1.3x, mostly 0.7-1.0x (seven
-// runs). Use Consume where every nanosecond counts.
+// as one more function call per record, which shows on small records
+// (BENCHMARKS.md, "Choices in the code"). Use Consume where every nanosecond
+// counts.
 //
 //	for rec, err := range transport.All(ctx, c) {
 //		if err != nil {

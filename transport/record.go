@@ -24,7 +24,6 @@ type Record struct {
 }
 
 // CPU and Source are 32-bit so that a Record is 32 bytes, the largest struct
-// the Go compiler keeps in registers: a 40-byte Record was built in memory
-// and copied for every handler call (the ringbuf callback path took 4.4
-// instead of 3.7 ns per 24-byte record in cache), and batches and channels
-// move 20% fewer bytes per record.
+// the Go compiler keeps in registers: a larger Record is built in memory and
+// copied for every handler call (BENCHMARKS.md, "Choices in the code"), and
+// batches and channels move fewer bytes per record.

@@ -43,10 +43,10 @@ type Receiver struct {
 	// set and the consumer lends this batch: see [Loan].
 	Batch func(recs []Record, loan Loan) error
 	// Idle, when not nil, is called each time the consumer has handed
-	// over every record that was waiting and is about to wait for more,
-	// and also while it waits, from time to time (perfbuf and ringbuf call
-	// it at least every DrainInterval when one is set). [Batches] sends
-	// its partial batch from it.
+	// over every record that was waiting, before it waits for more. A
+	// consumer may call it more often (perfbuf and ringbuf also call it
+	// on each drain of their DrainInterval timer). [Batches] sends its
+	// partial batch from it.
 	Idle func() error
 	// Limit, when not nil, returns the most records the next Batch call may
 	// carry (values below 1 mean the consumer's default). It is called

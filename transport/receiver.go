@@ -49,8 +49,9 @@ type Receiver struct {
 	// partial batch from it.
 	Idle func() error
 	// Limit, when not nil, returns the most records the next Batch call may
-	// carry (values below 1 mean the consumer's default). It is called
-	// before each call, so the receiver may change it as it goes.
+	// carry (values below 1 mean the consumer's default). The receiver may
+	// change it from its Batch and Idle calls: a consumer reads it at the
+	// start and after each of those calls.
 	Limit func() int
 	// Borrow asks the consumer to lend its batches: pass each Batch call
 	// a [Loan] when it can, so that the receiver may keep the records

@@ -74,6 +74,7 @@ func LoopTo(ctx context.Context, name string, lc *Lifecycle, src Source, c *Coun
 			e.slot = new(lend.Slot[transport.Record])
 			e.loan.slot = e.slot
 		}
+		e.updateLimit()
 	}
 	return run(ctx, name, lc, src, c, e)
 }
@@ -138,6 +139,7 @@ func run(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counter
 				if err := emit.idle(); err != nil && !cancelled.Load() {
 					return &consumeError{name, "handler", err}
 				}
+				emit.updateLimit()
 			}
 			if cancelled.Load() || ctx.Err() != nil {
 				return &consumeError{name, "consume", ctxErr(ctx)}
@@ -184,6 +186,7 @@ type Emitter struct {
 	bh         func([]transport.Record, transport.Loan) error // set for a batch receiver
 	limit      int                                            // records per bh call
 	max        func() int                                     // when set and positive, overrides limit
+	batchLimit int                                            // limit or max(), as of the last bh call
 	idle       func() error                                   // nil: no idle hook
 	slot       *lend.Slot[transport.Record]                   // non-nil: offer each batch for lending
 	loan       loan                                           // the Loan that hands out slot's offers
@@ -283,13 +286,18 @@ func (e *Emitter) Batched() bool { return e.bh != nil }
 // BatchLimit is the most records one EmitBatch may hand over now. The batch
 // handler of a stream may change it between calls (to the room left in the
 // batch it is gathering).
-func (e *Emitter) BatchLimit() int {
+func (e *Emitter) BatchLimit() int { return e.batchLimit }
+
+// updateLimit reads the receiver's limit (transport.Receiver.Limit), which
+// changes only in its calls (Batch and Idle): once per call rather than once
+// per record, as a reader looks at BatchLimit after each record it gathers.
+func (e *Emitter) updateLimit() {
+	e.batchLimit = e.limit
 	if e.max != nil {
 		if n := e.max(); n > 0 {
-			return n
+			e.batchLimit = n
 		}
 	}
-	return e.limit
 }
 
 // Slot returns the slot in which a source offers each batch for lending
@@ -305,6 +313,7 @@ func (e *Emitter) EmitBatch(recs []transport.Record, nbytes uint64) error {
 		loan = &e.loan
 	}
 	err := e.bh(recs, loan)
+	e.updateLimit()
 	// Counted once the handler has returned, as in Emit.
 	e.records += uint64(len(recs))
 	e.bytes += nbytes
@@ -344,7 +353,7 @@ func NewEmitter(h transport.Handler) *Emitter { return &Emitter{h: h, cancelled:
 // records to h, offering them in slot when it is not nil, for tests of a
 // Source outside LoopBatches.
 func NewBatchEmitter(h transport.BatchHandler, limit int, slot *lend.Slot[transport.Record]) *Emitter {
-	e := &Emitter{limit: limit, slot: slot, cancelled: new(atomic.Bool)}
+	e := &Emitter{limit: limit, batchLimit: limit, slot: slot, cancelled: new(atomic.Bool)}
 	e.bh = func(recs []transport.Record, _ transport.Loan) error { return h(recs) }
 	e.loan.slot = slot
 	return e

@@ -24,10 +24,8 @@ type fence struct {
 // a fence must be the fence alone (with an optional info word when opening):
 // text after a closing fence makes Markdown renderers read the line as the
 // opening of another block, which then swallows what follows.
-func fences(t *testing.T, text string) []fence {
-	t.Helper()
+func fences(text string) (out []fence, problems []string) {
 	opening := regexp.MustCompile("^```([A-Za-z0-9]*)$")
-	var out []fence
 	var cur *fence
 	var body []string
 	for i, line := range strings.Split(text, "\n") {
@@ -41,7 +39,7 @@ func fences(t *testing.T, text string) []fence {
 		if cur == nil {
 			m := opening.FindStringSubmatch(trimmed)
 			if m == nil {
-				t.Errorf("README.md:%d: fence %q opens a block with more than an info word after it", i+1, trimmed)
+				problems = append(problems, fmt.Sprintf("README.md:%d: fence %q opens a block with more than an info word after it", i+1, trimmed))
 				continue
 			}
 			cur = &fence{line: i + 1, info: m[1]}
@@ -49,16 +47,16 @@ func fences(t *testing.T, text string) []fence {
 			continue
 		}
 		if trimmed != "```" {
-			t.Errorf("README.md:%d: fence %q closes the block opened on line %d with text after it: renderers open a new block there", i+1, trimmed, cur.line)
+			problems = append(problems, fmt.Sprintf("README.md:%d: fence %q closes the block opened on line %d with text after it: renderers open a new block there", i+1, trimmed, cur.line))
 		}
 		cur.body = strings.Join(body, "\n")
 		out = append(out, *cur)
 		cur = nil
 	}
 	if cur != nil {
-		t.Errorf("README.md:%d: fence never closed", cur.line)
+		problems = append(problems, fmt.Sprintf("README.md:%d: fence never closed", cur.line))
 	}
-	return out
+	return out, problems
 }
 
 // Every fence of the README is closed by a fence alone on its line.
@@ -67,8 +65,28 @@ func TestREADMEFencesBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(fences(t, string(text))); n == 0 {
+	blocks, problems := fences(string(text))
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if len(blocks) == 0 {
 		t.Fatal("README.md has no fenced blocks")
+	}
+}
+
+// The fence check finds what breaks rendering: text after a closing fence
+// (which renderers read as the opening of a new block), and a fence left open.
+func TestFenceCheckFindsBrokenFences(t *testing.T) {
+	for name, text := range map[string]string{
+		"text after closing fence": "```sh\nls\n``` more text\n\n## Section\n",
+		"never closed":             "```go\nx := 1\n",
+	} {
+		if _, problems := fences(text); len(problems) != 1 {
+			t.Errorf("%s: %d problems found, want 1: %q", name, len(problems), problems)
+		}
+	}
+	if blocks, problems := fences("```go\nx := 1\n```\n\n```\nout\n```\n"); len(problems) != 0 || len(blocks) != 2 {
+		t.Errorf("two good blocks: %d blocks, problems %q", len(blocks), problems)
 	}
 }
 
@@ -156,8 +174,12 @@ func TestREADMESnippetsCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	blocks, problems := fences(string(text))
+	if len(problems) > 0 {
+		t.Fatalf("README.md's fences do not balance: %q", problems)
+	}
 	var snippets []fence
-	for _, f := range fences(t, string(text)) {
+	for _, f := range blocks {
 		if f.info == "go" {
 			snippets = append(snippets, f)
 		}

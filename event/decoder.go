@@ -24,17 +24,17 @@ func (e *ShortSampleError) Error() string {
 	return fmt.Sprintf("event: short sample: %d bytes, want at least %d", e.Got, e.Want)
 }
 
-// Is reports whether target is ErrShortSample.
+// Is reports whether target is [ErrShortSample].
 func (e *ShortSampleError) Is(target error) bool { return target == ErrShortSample }
 
 // ErrUnsupportedType is returned (wrapped, naming the offending field) by
-// NewDecoder for a type without a fixed, platform-independent layout.
+// [NewDecoder] for a type without a fixed, platform-independent layout.
 var ErrUnsupportedType = errors.New("event: type has no fixed layout")
 
 // ErrNilDestination is returned by DecodeInto for a nil destination.
 var ErrNilDestination = errors.New("event: nil destination")
 
-// Decoder decodes samples into T. Build it once per type with NewDecoder; it
+// Decoder decodes samples into T. Build it once per type with [NewDecoder]; it
 // is safe for concurrent use.
 type Decoder[T any] struct {
 	size  int
@@ -43,12 +43,12 @@ type Decoder[T any] struct {
 	errs  atomic.Uint64
 }
 
-// NewDecoder returns a Decoder for T. T must be a fixed-size type made of
+// NewDecoder returns a [Decoder] for T. T must be a fixed-size type made of
 // sized integers (int8..int64, uint8..uint64), floats, complex numbers,
 // bools, and arrays and structs of them; anything else (pointers, slices,
 // strings, maps, channels, functions, interfaces, int, uint, uintptr) or a
-// zero-size T is an error matching ErrUnsupportedType. Without options a
-// Decoder accepts any sample at least Size() bytes long; see Strict.
+// zero-size T is an error matching [ErrUnsupportedType]. Without options a
+// Decoder accepts any sample at least Size() bytes long; see [Strict].
 func NewDecoder[T any](opts ...Option) (*Decoder[T], error) {
 	var zero T
 	t := reflect.TypeOf(&zero).Elem()
@@ -108,13 +108,13 @@ func walk(t reflect.Type, path string, off uintptr, bools *[]uintptr) error {
 // Size returns the number of bytes a sample must have: unsafe.Sizeof(T).
 func (d *Decoder[T]) Size() int { return d.size }
 
-// Errors returns how many samples this Decoder failed to decode, through any
+// Errors returns how many samples this [Decoder] failed to decode, through any
 // of its methods or adapters.
 func (d *Decoder[T]) Errors() uint64 { return d.errs.Load() }
 
 // DecodeInto copies the first Size() bytes of b into *dst without allocating.
 // A shorter b is a *ShortSampleError and leaves *dst unchanged; bytes beyond
-// Size() are ignored, unless the Decoder is strict (a *SampleSizeError).
+// Size() are ignored, unless the [Decoder] is strict (a *SampleSizeError).
 func (d *Decoder[T]) DecodeInto(dst *T, b []byte) error {
 	if dst == nil {
 		d.errs.Add(1)
@@ -146,7 +146,7 @@ func (d *Decoder[T]) Decode(b []byte) (T, error) {
 	return v, err
 }
 
-// Stats returns c.Stats() with this Decoder's decode failures added to
+// Stats returns c.Stats() with this [Decoder]'s decode failures added to
 // DecodeErrors, so one snapshot shows kernel losses (Lost) and records that
 // arrived but could not be decoded, apart. Use one Decoder per consumer for
 // exact per-consumer counts.

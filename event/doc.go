@@ -9,23 +9,23 @@
 // Decoder is built, never at decode time.
 //
 // A sample shorter than T is an error (*ShortSampleError, matching
-// ErrShortSample); by default trailing bytes are ignored, because perf samples
+// [ErrShortSample]); by default trailing bytes are ignored, because perf samples
 // are padded to 8 bytes, so a Go struct smaller than the C one decodes without
-// complaint. A strict Decoder (NewDecoder with Strict(kind)) accepts only the
+// complaint. A strict Decoder ([NewDecoder] with [Strict](kind)) accepts only the
 // exact length a T has on the transport, padding included, and refuses any
-// other (*SampleSizeError, matching ErrSampleSize), counting it in
+// other (*SampleSizeError, matching [ErrSampleSize]), counting it in
 // Stats.DecodeErrors.
 //
 // Variable-length events, a fixed header followed by a tail of bytes (a path,
 // a packet, a payload written with bpf_ringbuf_output or
-// bpf_perf_event_output of a computed size), decode with a VarDecoder: the
+// bpf_perf_event_output of a computed size), decode with a [VarDecoder]: the
 // header into an H, the tail as a sub-slice of the sample, without copying.
-// The tail ends where a field of the header says (LengthTail: the tail's
-// length; SizeTail: the sample's size) or at the end of the sample
-// (RemainingTail). Use a length field on perfbuf, which pads samples: a
+// The tail ends where a field of the header says ([LengthTail]: the tail's
+// length; [SizeTail]: the sample's size) or at the end of the sample
+// ([RemainingTail]). Use a length field on perfbuf, which pads samples: a
 // remaining-bytes tail there includes the padding. A declared length beyond
-// the sample is a *TailLengthError (ErrTailLength), counted like every
-// decode error. VarHandler and NewVarStream are the adapters.
+// the sample is a *TailLengthError ([ErrTailLength]), counted like every
+// decode error. VarHandler and [NewVarStream] are the adapters.
 //
 // Without a Go type, a BTFDecoder decodes records by the BTF type that
 // describes them (from an object file or the kernel, through cilium/ebpf's
@@ -36,9 +36,9 @@
 // decode error.
 //
 // Encode turns a Go value into the bytes a program emits for it (and
-// VarDecoder.Encode a header and a tail), for tests.
+// [VarDecoder.Encode] a header and a tail), for tests.
 //
 // Handler adapts a typed function to a transport.Handler for the callback
-// path; NewStream turns a Consumer into a channel of decoded events. Exec
+// path; [NewStream] turns a Consumer into a channel of decoded events. Exec
 // mirrors the event of bpfstream's reference exec programs (package bpf).
 package event

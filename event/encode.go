@@ -16,11 +16,11 @@ type span struct{ off, n uintptr }
 var encodings sync.Map
 
 // Encode returns the bytes a BPF program emits for v: v's memory in host byte
-// order and in the C layout that a Decoder of v's type reads, with padding
-// bytes zero. It is the inverse of Decoder.Decode, for building samples in
+// order and in the C layout that a [Decoder] of v's type reads, with padding
+// bytes zero. It is the inverse of [Decoder.Decode], for building samples in
 // tests (for example transporttest.Fake.EmitValue) without encoding/binary.
-// v is a value of a type that NewDecoder accepts, or a non-nil pointer to
-// one; any other type is an error matching ErrUnsupportedType.
+// v is a value of a type that [NewDecoder] accepts, or a non-nil pointer to
+// one; any other type is an error matching [ErrUnsupportedType].
 func Encode(v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer {
@@ -109,10 +109,10 @@ func encodeSpans(out []byte, p unsafe.Pointer, spans []span) []byte {
 
 // Encode returns the bytes of a sample made of header h and tail, the
 // inverse of DecodeInto: h's bytes as Encode lays them out, with the length
-// field (LengthTail, SizeTail) set to the tail's length (or the sample's
+// field ([LengthTail], [SizeTail]) set to the tail's length (or the sample's
 // size), followed by tail. h is not modified. A tail length that does not fit
-// in the field is an error matching ErrTailLength. A sample encoded for a
-// RemainingTail has no padding, as a ring buffer delivers it.
+// in the field is an error matching [ErrTailLength]. A sample encoded for a
+// [RemainingTail] has no padding, as a ring buffer delivers it.
 func (d *VarDecoder[H]) Encode(h H, tail []byte) ([]byte, error) {
 	spans, err := layoutOf(reflect.TypeOf(&h).Elem())
 	if err != nil {

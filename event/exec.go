@@ -42,7 +42,7 @@ func cString(b []byte) string {
 	return string(b)
 }
 
-// NewExecDecoder returns a Decoder for Exec.
+// NewExecDecoder returns a [Decoder] for [Exec].
 func NewExecDecoder() *Decoder[Exec] {
 	d, err := NewDecoder[Exec]()
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 // ErrSampleSize matches (errors.Is) every *SampleSizeError.
 var ErrSampleSize = errors.New("event: sample size mismatch")
 
-// SampleSizeError is returned by a strict Decoder for a sample longer than
+// SampleSizeError is returned by a strict [Decoder] for a sample longer than
 // the decoded type plus the transport's padding: the C struct the program
 // writes is larger than T (or the program writes something else).
 type SampleSizeError struct {
@@ -24,10 +24,10 @@ func (e *SampleSizeError) Error() string {
 	return fmt.Sprintf("event: sample of %d bytes, want exactly %d", e.Got, e.Want)
 }
 
-// Is reports whether target is ErrSampleSize.
+// Is reports whether target is [ErrSampleSize].
 func (e *SampleSizeError) Is(target error) bool { return target == ErrSampleSize }
 
-// Option configures a Decoder built by NewDecoder.
+// Option configures a [Decoder] built by [NewDecoder].
 type Option func(*options) error
 
 type options struct {
@@ -35,7 +35,7 @@ type options struct {
 	kind   transport.Kind
 }
 
-// Strict makes the Decoder refuse every sample whose length is not the
+// Strict makes the [Decoder] refuse every sample whose length is not the
 // length a T has on transport kind, counting it in Errors (and so in
 // Stats.DecodeErrors): a Go struct smaller or larger than the C struct is then
 // caught at the first sample. perfbuf (KindPerfbuf) pads each sample so that
@@ -45,7 +45,7 @@ type options struct {
 // must be Size(). A perfbuf decoder cannot tell a sample up to 7 bytes
 // shorter than T apart from T when both pad to the same length: the kernel
 // does not keep the unpadded size. Any other kind is an error matching
-// transport.ErrInvalidOptions.
+// [transport.ErrInvalidOptions].
 func Strict(kind transport.Kind) Option {
 	return func(o *options) error {
 		switch kind {

@@ -10,8 +10,8 @@ import (
 )
 
 // Tail says where the variable-length tail after a header ends: at the end of
-// the sample (RemainingTail) or where a field of the header says
-// (LengthTail, SizeTail). Build it with one of those functions; the zero
+// the sample ([RemainingTail]) or where a field of the header says
+// ([LengthTail], [SizeTail]). Build it with one of those functions; the zero
 // Tail is invalid.
 type Tail struct {
 	kind  tailKind
@@ -29,8 +29,8 @@ const (
 // RemainingTail is a tail made of every byte after the header. On a perf
 // buffer (KindPerfbuf) that includes the 0 to 7 bytes of padding the kernel
 // appends to every sample, which cannot be told apart from data: for
-// perfbuf, put the tail's length in the header and use LengthTail (or
-// SizeTail). A ring buffer delivers exactly what the program wrote.
+// perfbuf, put the tail's length in the header and use [LengthTail] (or
+// [SizeTail]). A ring buffer delivers exactly what the program wrote.
 func RemainingTail() Tail { return Tail{kind: tailRemaining} }
 
 // LengthTail is a tail whose length in bytes is held in field of the header:
@@ -38,10 +38,10 @@ func RemainingTail() Tail { return Tail{kind: tailRemaining} }
 // field "len"'s Go name (for example "Len"). The field must be a sized
 // integer (int8..int64, uint8..uint64); a field of a nested struct is named
 // by its path, as in "Common.Len". Bytes after the declared tail (perfbuf's
-// padding) are ignored, unless the decoder is Strict.
+// padding) are ignored, unless the decoder is [Strict].
 func LengthTail(field string) Tail { return Tail{kind: tailLength, field: field} }
 
-// SizeTail is like LengthTail, but field holds the size of the whole sample,
+// SizeTail is like [LengthTail], but field holds the size of the whole sample,
 // header included, as in headers that say how long their record is.
 func SizeTail(field string) Tail { return Tail{kind: tailSize, field: field} }
 
@@ -83,7 +83,7 @@ func (e *TailLengthError) Error() string {
 	return fmt.Sprintf("event: inconsistent tail length: sample of %d bytes, %s declares %d", e.Got, e.Field, e.Want)
 }
 
-// Is reports whether target is ErrTailLength.
+// Is reports whether target is [ErrTailLength].
 func (e *TailLengthError) Is(target error) bool { return target == ErrTailLength }
 
 // lengthField is where a header holds its tail's length.

@@ -9,10 +9,10 @@ import (
 )
 
 // VarDecoder decodes variable-length samples: a fixed-layout header H (with
-// the rules of Decoder) followed by a tail of bytes whose end a Tail gives.
+// the rules of [Decoder]) followed by a tail of bytes whose end a [Tail] gives.
 // The tail is returned as a sub-slice of the sample, without copying or
 // allocating: on the callback path it is borrowed like Record.Sample. Build
-// it once per type with NewVarDecoder; it is safe for concurrent use.
+// it once per type with [NewVarDecoder]; it is safe for concurrent use.
 type VarDecoder[H any] struct {
 	hdr   *Decoder[H] // its error counter counts every failure of this decoder
 	tail  Tail
@@ -20,14 +20,14 @@ type VarDecoder[H any] struct {
 	exact transport.Kind // with Strict, the transport; else KindUnknown
 }
 
-// NewVarDecoder returns a VarDecoder for samples made of an H followed by
-// tail. H must satisfy NewDecoder's rules, and a LengthTail or SizeTail field
+// NewVarDecoder returns a [VarDecoder] for samples made of an H followed by
+// tail. H must satisfy [NewDecoder]'s rules, and a [LengthTail] or [SizeTail] field
 // must be a sized integer field of H; otherwise the error matches
-// ErrUnsupportedType. Strict(kind) makes it refuse samples longer than the
+// [ErrUnsupportedType]. Strict(kind) makes it refuse samples longer than the
 // header and the declared tail plus the transport's padding (a
 // *SampleSizeError); it needs a LengthTail or SizeTail, since a
-// RemainingTail has no declared end (the error matches
-// transport.ErrInvalidOptions).
+// [RemainingTail] has no declared end (the error matches
+// [transport.ErrInvalidOptions]).
 func NewVarDecoder[H any](tail Tail, opts ...Option) (*VarDecoder[H], error) {
 	hdr, err := NewDecoder[H]()
 	if err != nil {
@@ -63,12 +63,12 @@ func (d *VarDecoder[H]) HeaderSize() int { return d.hdr.size }
 // Tail returns the decoder's Tail.
 func (d *VarDecoder[H]) Tail() Tail { return d.tail }
 
-// Errors returns how many samples this VarDecoder failed to decode, through
+// Errors returns how many samples this [VarDecoder] failed to decode, through
 // any of its methods or adapters.
 func (d *VarDecoder[H]) Errors() uint64 { return d.hdr.Errors() }
 
 // Stats returns c.Stats() with this decoder's failures added to
-// DecodeErrors, like Decoder.Stats.
+// DecodeErrors, like [Decoder.Stats].
 func (d *VarDecoder[H]) Stats(c transport.Consumer) transport.Stats { return d.hdr.Stats(c) }
 
 // DecodeInto decodes the header of b into *dst and returns the tail, a
@@ -76,7 +76,7 @@ func (d *VarDecoder[H]) Stats(c transport.Consumer) transport.Stats { return d.h
 // that is valid as long as b is. It does not allocate. On error *dst is
 // unchanged and the failure is counted: a sample shorter than the header
 // (*ShortSampleError), a declared length the sample does not have
-// (*TailLengthError), or with Strict, bytes beyond the tail and the
+// (*TailLengthError), or with [Strict], bytes beyond the tail and the
 // transport's padding (*SampleSizeError).
 func (d *VarDecoder[H]) DecodeInto(dst *H, b []byte) (tail []byte, err error) {
 	end, err := d.end(b)

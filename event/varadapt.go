@@ -7,8 +7,8 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// VarHandler returns a transport.Handler that decodes each record with dec
-// and calls fn with the header and the tail, like Handler.
+// VarHandler returns a [transport.Handler] that decodes each record with dec
+// and calls fn with the header and the tail, like [Handler].
 //
 // Both are borrowed: the *H is reused for every record and the tail is a
 // sub-slice of Record.Sample, so both are valid only until fn returns (copy
@@ -36,15 +36,15 @@ type VarItem[H any] struct {
 	// Tail is the receiver's own copy of the tail (its capacity capped, so
 	// appending to it copies).
 	Tail []byte
-	// CPU is the CPU of the record (perfbuf), or transport.NoCPU.
+	// CPU is the CPU of the record (perfbuf), or [transport.NoCPU].
 	CPU int32
-	// Source is the index of the record's map (transport.Record.Source).
+	// Source is the index of the record's map ([transport.Record.Source]).
 	Source int32
 }
 
-// NewVarStream streams c's records decoded with dec, like NewStream. The
+// NewVarStream streams c's records decoded with dec, like [NewStream]. The
 // tails are copied into shared chunks of ChannelOptions.ChunkBytes (256 KiB
-// by default), as transport.Records copies samples, so owning them does not
+// by default), as [transport.Records] copies samples, so owning them does not
 // cost an allocation per record; a tail that the receiver keeps keeps its
 // chunk alive.
 func NewVarStream[H any](ctx context.Context, c transport.Consumer, dec *VarDecoder[H], opts StreamOptions) *transport.Stream[VarItem[H]] {

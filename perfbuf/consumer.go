@@ -11,7 +11,7 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// Consumer reads one perf event array. It implements transport.Consumer.
+// Consumer reads one perf event array. It implements [transport.Consumer].
 type Consumer struct {
 	lc       *core.Lifecycle
 	counters *core.Counters
@@ -29,7 +29,7 @@ type backend interface {
 	close() error
 }
 
-// New returns a Consumer for m, which must be a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
+// New returns a [Consumer] for m, which must be a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
 // It creates one buffer per online CPU and installs them in m. The consumer
 // does not take ownership of m.
 func New(m *ebpf.Map, opts Options) (*Consumer, error) {
@@ -61,35 +61,39 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	return c, nil
 }
 
-// Consume implements transport.Consumer. Record.CPU is the CPU whose buffer
+// Consume implements [transport.Consumer]. Record.CPU is the CPU whose buffer
 // held the sample; Record.Sample is valid only until h returns.
 //
-// With Options.Reorder, records pass through the re-ordering stage first and
+// With [Options.Reorder], records pass through the re-ordering stage first and
 // own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "perfbuf", h, c.loop)
-	}
-	return c.loop(ctx, h, c.counters)
+	return c.ConsumeTo(ctx, transport.Receiver{Record: h})
 }
 
-// ConsumeBatches implements transport.Consumer. The native reader hands h
+// ConsumeBatches implements [transport.Consumer]. The native reader hands h
 // up to 256 consecutive records of one buffer per call, read in place; the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "perfbuf", core.PerRecord(h), c.loop)
-	}
-	return core.LoopBatches(ctx, "perfbuf", c.lc, c.rd, c.counters, h)
+	return c.ConsumeTo(ctx, core.BatchReceiver(h))
 }
 
-func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
-	return core.Loop(ctx, "perfbuf", c.lc, c.rd, counters, h)
+// ConsumeTo implements [transport.ConsumerTo]. The native reader lends its
+// batches to a receiver that borrows them; the cilium/ebpf reader and a
+// re-ordering stage hand over one record per call and lend nothing.
+func (c *Consumer) ConsumeTo(ctx context.Context, r transport.Receiver) error {
+	if c.hold != nil {
+		return c.hold.Consume(ctx, "perfbuf", r, c.loop)
+	}
+	return c.loop(ctx, r, c.counters)
+}
+
+func (c *Consumer) loop(ctx context.Context, r transport.Receiver, counters *core.Counters) error {
+	return core.LoopTo(ctx, "perfbuf", c.lc, c.rd, counters, r)
 }
 
 func recordCPU(r transport.Record) int { return int(r.CPU) }
 
-// Stats implements transport.Consumer. Lost and LostPerCPU are the kernel's
+// Stats implements [transport.Consumer]. Lost and LostPerCPU are the kernel's
 // counts, so LostKnown is true, except after Close where the losses still
 // pending then cannot be known (see the package doc).
 func (c *Consumer) Stats() transport.Stats {
@@ -99,13 +103,13 @@ func (c *Consumer) Stats() transport.Stats {
 	return s
 }
 
-// Kind implements transport.Consumer: KindPerfbuf.
+// Kind implements [transport.Consumer]: KindPerfbuf.
 func (c *Consumer) Kind() transport.Kind { return transport.KindPerfbuf }
 
-// Done implements transport.Consumer.
+// Done implements [transport.Consumer].
 func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
 
-// Close implements transport.Consumer. It removes the buffers it installed
+// Close implements [transport.Consumer]. It removes the buffers it installed
 // from the map (BPF writes then fail with ENOENT; see the package doc for
 // consumers sharing a map) and releases them; the map stays open.
 func (c *Consumer) Close() error {

@@ -1,5 +1,5 @@
 // Package perfbuf reads BPF perf event arrays (BPF_MAP_TYPE_PERF_EVENT_ARRAY)
-// as a bpfstream Consumer.
+// as a bpfstream [Consumer].
 //
 // A perf event array has one buffer per CPU. The consumer creates and maps one
 // per online CPU and installs it in the map, so a BPF program writes with
@@ -11,9 +11,9 @@
 //
 // The kernel counts what it could not write into a full buffer and reports it
 // to the reader; those counts are Stats.Lost and Stats.LostPerCPU, and
-// Options.OnLost sees each report. A lost report arrives only after the next
+// [Options.OnLost] sees each report. A lost report arrives only after the next
 // successful write to the same CPU's buffer. At Close the native reader (the
-// default) adds to Stats.Lost what the buffers still hold (unread samples and
+// default) adds to [transport.Stats].Lost what the buffers still hold (unread samples and
 // loss reports) and the losses the kernel has counted but not reported yet,
 // which it reads from the perf events (PERF_FORMAT_LOST, Linux 6.0 and
 // later): once Close and Consume have returned, Records + Lost is exactly
@@ -48,7 +48,7 @@
 // Perf buffers have no counterpart of ringbuf.Options.Coalesce: the kernel
 // decides a perf wake-up from the events or bytes written since the last
 // one, never from the reader's position, so a reader cannot stop arming it.
-// The equivalent is set at open: Options.WakeupEvents or WakeupBytes (a
-// wake-up every N samples or bytes per CPU) with Options.DrainInterval as
+// The equivalent is set at open: [Options.WakeupEvents] or WakeupBytes (a
+// wake-up every N samples or bytes per CPU) with [Options.DrainInterval] as
 // the bound on the delay of the samples below the threshold.
 package perfbuf

@@ -10,15 +10,15 @@ import (
 )
 
 // DefaultPerCPUBytes is the per-CPU buffer size used when
-// Options.PerCPUBytes is zero.
+// [Options.PerCPUBytes] is zero.
 const DefaultPerCPUBytes = 32 << 10
 
-// Options configure a Consumer. The zero value is valid.
+// Options configure a [Consumer]. The zero value is valid.
 type Options struct {
 	// PerCPUBytes is the size of each CPU's buffer. The kernel needs a
 	// power-of-two number of pages, so it is rounded up to one (plus one
 	// metadata page that is not counted here). Zero means
-	// DefaultPerCPUBytes.
+	// [DefaultPerCPUBytes].
 	PerCPUBytes int
 	// WakeupEvents wakes the consumer only once a CPU's buffer holds this
 	// many samples. Excludes WakeupBytes. Zero: wake on every sample.
@@ -32,20 +32,20 @@ type Options struct {
 	// threshold is set, and no timer otherwise; negative is an error.
 	DrainInterval time.Duration
 	// MaxSampleBytes, when set, is the largest sample the program writes
-	// (the size it passes to bpf_perf_event_output), and New fails unless a
+	// (the size it passes to bpf_perf_event_output), and [New] fails unless a
 	// per-CPU buffer holds such a sample together with the kernel's report
 	// of lost samples. A buffer without that room jams silently: the kernel
 	// never writes a sample that does not fit, and reports losses only
 	// together with a later successful write, so once one sample is lost
 	// every later write fails and Stats.Lost stays 0. Zero skips the check;
-	// MinPerCPUBytes gives the size a sample needs.
+	// [MinPerCPUBytes] gives the size a sample needs.
 	MaxSampleBytes int
 	// OnLost, when set, is called on the consuming goroutine each time the
 	// kernel reports that cpu's buffer dropped n samples (as libbpf's
 	// lost_cb). The counts are also in Stats.
 	OnLost func(cpu int, n uint64)
 	// Reorder, when set, merges the per-CPU streams into timestamp order
-	// (see transport.Reorder). Records then own their bytes.
+	// (see [transport.Reorder]). Records then own their bytes.
 	Reorder *transport.Reorder
 	// Backend selects the reader implementation; the zero value is the
 	// default.
@@ -53,7 +53,7 @@ type Options struct {
 }
 
 // DefaultDrainInterval is the drain timer used when a wake-up threshold is set
-// and Options.DrainInterval is zero.
+// and [Options.DrainInterval] is zero.
 const DefaultDrainInterval = 100 * time.Millisecond
 
 // maxPerCPUBytes caps buffer sizes well below what would overflow the

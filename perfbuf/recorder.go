@@ -25,7 +25,7 @@ import (
 // much. Overwritten samples are not counted anywhere: they are the point of
 // the mode, not a loss. While Snapshot runs, the buffers are detached from the
 // map and the program's writes fail uncounted, so keep snapshots short and
-// rare. For a stream where every sample counts, use New.
+// rare. For a stream where every sample counts, use [New].
 type FlightRecorder struct {
 	mu     sync.Mutex
 	rd     *perf.Reader
@@ -34,7 +34,7 @@ type FlightRecorder struct {
 }
 
 // NewFlightRecorder installs overwritable buffers of perCPUBytes (rounded like
-// Options.PerCPUBytes; 0 means DefaultPerCPUBytes) for every online CPU in m.
+// [Options.PerCPUBytes]; 0 means [DefaultPerCPUBytes]) for every online CPU in m.
 func NewFlightRecorder(m *ebpf.Map, perCPUBytes int) (*FlightRecorder, error) {
 	if err := core.CheckMap("perfbuf: flight recorder", m, ebpf.PerfEventArray); err != nil {
 		return nil, err

@@ -10,11 +10,11 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// NewArrayOfMaps returns one Consumer for every ring buffer in outer, a
+// NewArrayOfMaps returns one [Consumer] for every ring buffer in outer, a
 // BPF_MAP_TYPE_ARRAY_OF_MAPS whose slots hold BPF_MAP_TYPE_RINGBUF maps (the
 // layout of a ring per CPU that Falco's modern probe uses). It reads them like
-// NewMulti: Record.Source is the slot index. Every slot must hold a ring. Set
-// Options.Reorder to merge the rings by timestamp.
+// [NewMulti]: Record.Source is the slot index. Every slot must hold a ring. Set
+// [Options.Reorder] to merge the rings by timestamp.
 //
 // Several slots may hold the same ring (Falco's ring per group of CPUs): the
 // ring is read once, and its records carry the first (lowest) slot that

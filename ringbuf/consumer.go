@@ -14,7 +14,7 @@ import (
 
 func recordSource(r transport.Record) int { return int(r.Source) }
 
-// Consumer reads one BPF ring buffer. It implements transport.Consumer.
+// Consumer reads one BPF ring buffer. It implements [transport.Consumer].
 type Consumer struct {
 	lc       *core.Lifecycle
 	counters *core.Counters
@@ -34,16 +34,16 @@ type backend interface {
 	close() error
 }
 
-// New returns a Consumer for m, which must be a BPF_MAP_TYPE_RINGBUF without
+// New returns a [Consumer] for m, which must be a BPF_MAP_TYPE_RINGBUF without
 // BPF_F_RB_OVERWRITE (an overwrite-mode ring is refused with an error
-// matching transport.ErrMapType: its producer may overwrite a record while
+// matching [transport.ErrMapType]: its producer may overwrite a record while
 // it is being read). The consumer does not take ownership of m: close it
 // after the consumer.
 //
 // Closing a consumer while its Consume is still handing a record over, and
 // opening a new consumer on the same ring, is safe: the new consumer waits
 // until the old one has stopped and published its position (up to 5 s, then
-// it fails with an error matching transport.ErrBusy), so no record is handed
+// it fails with an error matching [transport.ErrBusy]), so no record is handed
 // over twice.
 func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err := core.CheckMap("ringbuf", m, ebpf.RingBuf); err != nil {
@@ -90,33 +90,37 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	return c, nil
 }
 
-// Consume implements transport.Consumer: it hands each record to h in commit
+// Consume implements [transport.Consumer]: it hands each record to h in commit
 // order, with CPU -1. Record.Sample is valid only until h returns.
 //
-// With Options.Reorder (several rings), records pass through the
+// With [Options.Reorder] (several rings), records pass through the
 // re-ordering stage first and own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "ringbuf", h, c.loop)
-	}
-	return c.loop(ctx, h, c.counters)
+	return c.ConsumeTo(ctx, transport.Receiver{Record: h})
 }
 
-// ConsumeBatches implements transport.Consumer. The native reader hands h
+// ConsumeBatches implements [transport.Consumer]. The native reader hands h
 // up to 256 consecutive records of one buffer per call, read in place; the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	return c.ConsumeTo(ctx, core.BatchReceiver(h))
+}
+
+// ConsumeTo implements [transport.ConsumerTo]. The native reader lends its
+// batches to a receiver that borrows them; the cilium/ebpf reader and a
+// re-ordering stage hand over one record per call and lend nothing.
+func (c *Consumer) ConsumeTo(ctx context.Context, r transport.Receiver) error {
 	if c.hold != nil {
-		return c.hold.Consume(ctx, "ringbuf", core.PerRecord(h), c.loop)
+		return c.hold.Consume(ctx, "ringbuf", r, c.loop)
 	}
-	return core.LoopBatches(ctx, "ringbuf", c.lc, c.rd, c.counters, h)
+	return c.loop(ctx, r, c.counters)
 }
 
-func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
-	return core.Loop(ctx, "ringbuf", c.lc, c.rd, counters, h)
+func (c *Consumer) loop(ctx context.Context, r transport.Receiver, counters *core.Counters) error {
+	return core.LoopTo(ctx, "ringbuf", c.lc, c.rd, counters, r)
 }
 
-// Stats implements transport.Consumer.
+// Stats implements [transport.Consumer].
 func (c *Consumer) Stats() transport.Stats {
 	s := c.counters.Snapshot()
 	s.BufferBytes = uint64(c.rd.size())
@@ -129,13 +133,13 @@ func (c *Consumer) Stats() transport.Stats {
 	return s
 }
 
-// Kind implements transport.Consumer: KindRingbuf.
+// Kind implements [transport.Consumer]: KindRingbuf.
 func (c *Consumer) Kind() transport.Kind { return transport.KindRingbuf }
 
-// Done implements transport.Consumer.
+// Done implements [transport.Consumer].
 func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
 
-// Close implements transport.Consumer. It releases the reader's mmap and
+// Close implements [transport.Consumer]. It releases the reader's mmap and
 // epoll instance; the ring map and drop counter stay open.
 func (c *Consumer) Close() error {
 	if !c.lc.Close() {

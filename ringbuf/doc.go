@@ -1,5 +1,5 @@
 // Package ringbuf reads BPF ring buffers (BPF_MAP_TYPE_RINGBUF) as a
-// bpfstream Consumer.
+// bpfstream [Consumer].
 //
 // A ring buffer is one multi-producer, single-consumer ring shared by all
 // CPUs (Linux 5.8+). Records arrive in the order producers committed them and
@@ -24,7 +24,7 @@
 // The kernel does not count samples it could not fit in a full ring: a failed
 // bpf_ringbuf_reserve returns NULL and a failed bpf_ringbuf_output returns an
 // error, and that is all. To make losses visible, count them in the BPF
-// program and name the counter in Options.DropCounter; Stats.Lost then reports
+// program and name the counter in [Options.DropCounter]; Stats.Lost then reports
 // its sum. The convention is a per-CPU array with one u64 slot:
 //
 //	struct {
@@ -50,7 +50,7 @@
 // # Wake-ups
 //
 // A producer that submits with BPF_RB_NO_WAKEUP never wakes a blocked reader.
-// Set Options.DrainInterval for such producers: the consumer then also drains
+// Set [Options.DrainInterval] for such producers: the consumer then also drains
 // the ring on that timer. Without it, records from a no-wakeup producer are
 // read only when some other submit wakes the reader.
 //
@@ -60,7 +60,7 @@
 // when the reader had caught up: each time the reader catches up and sleeps,
 // the producer pays for its next wake-up (an irq_work on the producer's CPU
 // and a wake-up of the reader's thread). A fast reader catches up often, and
-// at a high rate those wake-ups slow the producer down. Options.Coalesce
+// at a high rate those wake-ups slow the producer down. [Options.Coalesce]
 // trades a bounded delay for them: while records arrive fast (at least 8 per
 // Coalesce/2), the consumer stops arming the wake-up (it keeps the consumer
 // position it publishes one record behind, so that no commit starts at it)

@@ -9,7 +9,7 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// NewMulti returns one Consumer for several BPF_MAP_TYPE_RINGBUF maps, like
+// NewMulti returns one [Consumer] for several BPF_MAP_TYPE_RINGBUF maps, like
 // libbpf's ring_buffer__add: one goroutine and one epoll instance read them
 // all, and Record.Source is the index of the record's map in maps. Records of
 // one map arrive in commit order; records of different maps interleave. A
@@ -22,9 +22,9 @@ import (
 // so a busy ring cannot hold a quiet one's records back behind its whole
 // backlog.
 //
-// Only the native reader (the default) reads several maps; Options.Backend
-// must be BackendNative. Options.DropCounter, when set, is the drop counter of
-// all the maps' programs together. Options.Reorder merges the rings by
+// Only the native reader (the default) reads several maps; [Options.Backend]
+// must be [BackendNative]. [Options.DropCounter], when set, is the drop counter of
+// all the maps' programs together. [Options.Reorder] merges the rings by
 // timestamp (each ring being in order). The consumer does not take ownership
 // of the maps.
 func NewMulti(maps []*ebpf.Map, opts Options) (*Consumer, error) {

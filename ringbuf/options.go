@@ -11,7 +11,7 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// Options configure a Consumer. The zero value is valid.
+// Options configure a [Consumer]. The zero value is valid.
 type Options struct {
 	// DropCounter is the BPF program's count of samples it failed to
 	// reserve or output (see the package doc for the convention). When
@@ -28,19 +28,19 @@ type Options struct {
 	// per half of Coalesce), the consumer stops arming the producer's
 	// wake-up and drains the ring on a timer of at most Coalesce/2; when
 	// the rate falls it waits for wake-ups again. See "Wake-up
-	// coalescing" in the package doc. At least 100 µs; BackendNative
+	// coalescing" in the package doc. At least 100 µs; [BackendNative]
 	// only. Zero (the default) is off.
 	//
 	// Only for adaptive producers: a producer that forces wake-ups by the
 	// amount of data waiting (bpf_ringbuf_query(BPF_RB_AVAIL_DATA), as
-	// bpf.Options' WakeupBytes policy does) sees the record the consumer
+	// bpf.Options' [WakeupBytes] policy does) sees the record the consumer
 	// holds back as waiting and forces a wake-up on nearly every record,
 	// which made such producers 5-10x slower end to end in
 	// examples/bench. Producers with BPF_RB_NO_WAKEUP gain nothing either:
 	// use DrainInterval for them.
 	Coalesce time.Duration
-	// Reorder, when set, merges several rings (NewMulti, NewArrayOfMaps)
-	// into timestamp order (see transport.Reorder). Records then own their
+	// Reorder, when set, merges several rings ([NewMulti], [NewArrayOfMaps])
+	// into timestamp order (see [transport.Reorder]). Records then own their
 	// bytes.
 	Reorder *transport.Reorder
 	// Backend selects the reader implementation; the zero value is the
@@ -74,7 +74,7 @@ const (
 	// BackendNative (the default) reads the ring in place through
 	// bpfstream's own mmap reader: no copy, no lock and no syscall per
 	// record, the consumer position published once per slice of records.
-	// It is the only reader that can read several rings (NewMulti).
+	// It is the only reader that can read several rings ([NewMulti]).
 	BackendNative Backend = iota
 	// BackendCilium reads through cilium/ebpf's ringbuf.Reader, which copies
 	// each sample out of the ring and publishes the consumer position after

@@ -10,8 +10,8 @@ import (
 // passes to bpf_ringbuf_output and bpf_ringbuf_submit. It is a property of the
 // program, not of the consumer; bpfstream's reference programs (package bpf)
 // and test producer (transporttest) take it in read-only data at load time.
-// A consumer of a producer that may skip wake-ups (WakeupNever, WakeupBytes)
-// must drain on a timer (Options.DrainInterval), or it never sees the records
+// A consumer of a producer that may skip wake-ups ([WakeupNever], [WakeupBytes])
+// must drain on a timer ([Options.DrainInterval]), or it never sees the records
 // that no wake-up announced.
 type Wakeup int
 
@@ -57,8 +57,8 @@ func ParseWakeup(s string) (Wakeup, error) {
 	return WakeupAdaptive, fmt.Errorf("ringbuf: unknown wake-up policy %q (want adaptive, never, always or bytes): %w", s, transport.ErrInvalidOptions)
 }
 
-// Validate checks w and its byte threshold (which only WakeupBytes takes);
-// errors match transport.ErrInvalidOptions.
+// Validate checks w and its byte threshold (which only [WakeupBytes] takes);
+// errors match [transport.ErrInvalidOptions].
 func (w Wakeup) Validate(threshold int) error {
 	switch w {
 	case WakeupAdaptive, WakeupNever, WakeupAlways:

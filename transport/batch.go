@@ -5,11 +5,10 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/bpfstream/bpfstream/internal/lend"
 	"github.com/bpfstream/bpfstream/internal/prefetch"
 )
 
-// Batch is a slice of records received from Batches. Call Release once done
+// Batch is a slice of records received from [Batches]. Call Release once done
 // with it: the records, their samples and the Records slice are invalid
 // afterwards, as their memory is reused.
 //
@@ -18,7 +17,7 @@ import (
 // whose receiver releases its batches allocates nothing in steady state; a
 // batch that is never released is simply garbage collected.
 //
-// A borrowed batch (ChannelOptions.Borrow) points into the kernel buffer
+// A borrowed batch ([ChannelOptions.Borrow]) points into the kernel buffer
 // itself: nothing is copied, and the buffer's space is not reused until the
 // batch is released. See ChannelOptions.Borrow for what that implies.
 type Batch struct {
@@ -34,7 +33,7 @@ type Batch struct {
 type batchMem struct {
 	recs   []Record
 	bytes  []byte
-	leases []lend.Lease
+	leases []Lease
 }
 
 // Release ends the receiver's use of the batch: an owned batch's memory goes
@@ -78,16 +77,40 @@ func (m *batchMem) releaseLeases() {
 }
 
 // batcher gathers the records of batch handler calls into batches for
-// Batches. It runs on the consuming goroutine.
+// Batches. It runs on the consuming goroutine: its methods are a Receiver's
+// hooks (or, for a plain Consumer, called from its batch handler), so it
+// needs no lock.
 type batcher struct {
 	send    func(*Batch) error
 	size    int
 	chunk   int
-	limit   *lend.Slot[Record] // its Max is kept at the room left in the batch
-	slot    *lend.Slot[Record] // nil: copy every record
+	room    int  // the records the next call may carry (Receiver.Limit)
+	borrow  bool // keep lent records (ChannelOptions.Borrow) instead of copying them
 	free    chan *batchMem
 	cur     *Batch
 	sendErr error
+}
+
+// receiver returns the Receiver that feeds b from a ConsumerTo.
+func (b *batcher) receiver() Receiver {
+	return Receiver{
+		Batch: b.add,
+		// The consumer has handed over what was waiting: send the
+		// partial batch rather than hold it until the next record.
+		Idle:   b.flush,
+		Limit:  func() int { return b.room },
+		Borrow: b.borrow,
+	}
+}
+
+// addAndFlush is the batch handler that feeds b from a plain Consumer, which
+// has no idle hook: it sends what each call handed over when the call
+// returns, so that a partial batch never waits for the next record.
+func (b *batcher) addAndFlush(recs []Record) error {
+	if err := b.add(recs, nil); err != nil {
+		return err
+	}
+	return b.flush()
 }
 
 func (b *batcher) start() *Batch {
@@ -96,53 +119,54 @@ func (b *batcher) start() *Batch {
 	case m = <-b.free:
 	default:
 		m = &batchMem{recs: make([]Record, 0, b.size)}
-		if b.slot != nil {
+		if b.borrow {
 			runtime.SetFinalizer(m, (*batchMem).releaseLeases)
 		}
 	}
 	return &Batch{Records: m.recs, mem: m, free: b.free}
 }
 
-// add is the stream's BatchHandler. It asks the consumer for no more records
-// per call than the batch being gathered has room for, so that a call never
-// straddles two batches: a stream that ends then drops at most the batch
-// being gathered, and a lent call is kept by one batch.
-func (b *batcher) add(recs []Record) error {
-	err := b.take(recs)
-	b.limit.Max = b.size
+// add is the Receiver's Batch. It asks a ConsumerTo for no more records per
+// call than the batch being gathered has room for (Receiver.Limit), so that
+// a call never straddles two batches: a stream that ends then drops at most
+// the batch being gathered, and a lent call is kept by one batch.
+func (b *batcher) add(recs []Record, loan Loan) error {
+	err := b.take(recs, loan)
+	b.room = b.size
 	if b.cur != nil {
-		b.limit.Max = max(b.size-len(b.cur.Records), 1)
+		b.room = max(b.size-len(b.cur.Records), 1)
 	}
 	return err
 }
 
-func (b *batcher) take(recs []Record) error {
-	if b.slot != nil {
-		// Borrowed: the consumer hands over at most size records
-		// per call (Slot.Max), which a batch keeps whole.
+func (b *batcher) take(recs []Record, loan Loan) error {
+	if loan != nil && b.borrow {
+		// Lent: the consumer hands over at most size records per
+		// call (Receiver.Limit), which a batch keeps whole.
 		if b.cur != nil && len(b.cur.Records)+len(recs) > b.size {
 			if err := b.flush(); err != nil {
 				return err
 			}
 		}
-		if lease, ok := b.slot.Keep(); ok {
-			if b.cur == nil {
-				b.cur = b.start()
-			}
-			if len(b.cur.Records) == 0 && cap(recs) >= b.size && cap(b.cur.Records) >= b.size {
-				// Take the consumer's slice rather than copy
-				// the records out of it, and give it this
-				// batch's empty one for its next batch.
-				b.slot.Swap, b.cur.Records = b.cur.Records[:0], recs
-			} else {
-				b.cur.Records = append(b.cur.Records, recs...)
-			}
-			b.cur.mem.leases = append(b.cur.mem.leases, lease)
-			if len(b.cur.Records) >= b.size {
-				return b.flush()
-			}
-			return nil
+		if b.cur == nil {
+			b.cur = b.start()
 		}
+		var lease Lease
+		if len(b.cur.Records) == 0 && cap(recs) >= b.size && cap(b.cur.Records) >= b.size {
+			// Take the consumer's slice rather than copy the
+			// records out of it, and give it this batch's empty
+			// one for its next batch.
+			lease = loan.Keep(b.cur.Records[:0])
+			b.cur.Records = recs
+		} else {
+			lease = loan.Keep(nil)
+			b.cur.Records = append(b.cur.Records, recs...)
+		}
+		b.cur.mem.leases = append(b.cur.mem.leases, lease)
+		if len(b.cur.Records) >= b.size {
+			return b.flush()
+		}
+		return nil
 	}
 	// Not lent: copied, record by record.
 	for len(recs) > 0 {
@@ -169,10 +193,8 @@ func (b *batcher) take(recs []Record) error {
 // It prefetches the sample copyAhead records ahead of the one it copies
 // when the reader has not (prefetch.WholeMax): the native readers walk a
 // batch's headers before it is copied, so a large sample's other lines are
-// still in memory when the copy reaches them. At 532 bytes that took owned
-// ringbuf batches from 0.40-0.47x to 0.55-0.65x of a hand-written cilium/ebpf
-// loop's rate (prefilled, two runs side by side); 8 records ahead measured
-// the same, 16 and 2 less.
+// still in memory when the copy reaches them. The distance is measured:
+// BENCHMARKS.md, "Choices in the code".
 func (b *batcher) copyIn(recs []Record) int {
 	m := b.cur.mem
 	out, buf := b.cur.Records, m.bytes
@@ -233,7 +255,7 @@ func (b *batcher) flush() error {
 	if b.cur == nil || b.sendErr != nil {
 		return b.sendErr
 	}
-	b.limit.Max = b.size
+	b.room = b.size
 	cur := b.cur
 	b.cur = nil
 	if b.sendErr = b.send(cur); b.sendErr != nil {

@@ -4,38 +4,39 @@ import (
 	"context"
 
 	"github.com/bpfstream/bpfstream/internal/arena"
-	"github.com/bpfstream/bpfstream/internal/idle"
-	"github.com/bpfstream/bpfstream/internal/lend"
 )
 
-// ChannelOptions configure a Stream (Records, Batches, NewStream and
+// ChannelOptions configure a [Stream] (Records, [Batches], [NewStream] and
 // event.NewStream). The zero value is valid.
 type ChannelOptions struct {
 	// Buffer is how many records may wait in the stream's channel; for
-	// Batches it is rounded up to whole batches. Zero means DefaultBuffer,
-	// and for borrowed batches (Borrow) BorrowedBatches batches.
+	// [Batches] it is rounded up to whole batches. Zero means [DefaultBuffer],
+	// and for borrowed batches (Borrow) [BorrowedBatches] batches.
 	Buffer int
-	// BatchSize caps the records in one batch (Batches only). Zero means
+	// BatchSize caps the records in one batch ([Batches] only). Zero means
 	// 1024: handing a batch to a receiver that waits for it costs a
-	// goroutine wake-up, which a smaller batch pays more often (at 256,
-	// that halved the rate of small records). A batch is sent when it is full or when the consumer has handed
-	// over everything that was waiting in the kernel buffer, so a partial
+	// goroutine wake-up, which a smaller batch pays more often (see
+	// BENCHMARKS.md, "Choices in the code"). A batch is sent when it is
+	// full or when the consumer has handed over everything that was
+	// waiting in its buffer ([ConsumerTo]; a plain [Consumer]'s batches
+	// are sent at the end of each of its handler calls), so a partial
 	// batch never waits for the next record.
 	BatchSize int
 	// ChunkBytes is the size of the memory chunks that records' bytes are
 	// copied into: for Records, chunks that records share (a record kept
 	// alive keeps its chunk alive; smaller chunks retain less memory and
-	// allocate more often); for Batches, each batch's memory (a batch is
+	// allocate more often); for [Batches], each batch's memory (a batch is
 	// sent early when its memory is full). Zero means 256 KiB.
 	ChunkBytes int
-	// Borrow makes Batches send borrowed batches: their records point
+	// Borrow makes [Batches] send borrowed batches: their records point
 	// into the kernel buffer, as on the callback path, and nothing is
-	// copied (the native readers only; other consumers, and records that
-	// wrap around the end of a perf buffer, are copied into memory the
-	// batch owns). The kernel may not reuse a borrowed batch's space until
+	// copied (consumers that lend their records, see [ConsumerTo]:
+	// perfbuf's and ringbuf's native readers; records of other consumers,
+	// and records that wrap around the end of a perf buffer, are copied
+	// into memory the batch owns). The kernel may not reuse a borrowed batch's space until
 	// the batch and every older batch of the same buffer are released, so
 	// a receiver that holds batches makes the buffer fill: producers then
-	// drop samples (counted in Stats.Lost), and Stats.PendingBytes counts
+	// drop samples (counted in [Stats.Lost]), and [Stats.PendingBytes] counts
 	// the bytes held. Release batches promptly, in any order. Ring buffer
 	// producers that choose wake-ups from the unread bytes
 	// (bpf_ringbuf_query(BPF_RB_AVAIL_DATA)) count held bytes as unread,
@@ -45,7 +46,7 @@ type ChannelOptions struct {
 	// Closing the consumer or ending the stream while borrowed batches are
 	// out is safe: their records stay valid and mapped until released
 	// (the buffer's memory is unmapped after Close only once the last one
-	// is released), and they count as delivered in Stats.Records. A ring
+	// is released), and they count as delivered in [Stats.Records]. A ring
 	// buffer consumer opened on the same ring waits for them, up to 5 s,
 	// as for any closed consumer still handing records over. A borrowed
 	// batch that becomes unreachable unreleased is released when the
@@ -79,7 +80,7 @@ func (o ChannelOptions) withDefaults() ChannelOptions {
 }
 
 // Records streams c's records, one per send, each with an owned copy of its
-// bytes. See Stream for how it ends and what it guarantees.
+// bytes. See [Stream] for how it ends and what it guarantees.
 func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Record] {
 	opts = opts.withDefaults()
 	a := arena.Bytes{Chunk: opts.ChunkBytes}
@@ -93,36 +94,35 @@ func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Recor
 
 // Batches streams c's records in batches of up to opts.BatchSize records,
 // amortising the channel's cost over many records. A batch is sent when full
-// or when the kernel buffer has been drained, so a partial batch never waits
-// for the next record. Call Release on every batch received once done with
-// it: that recycles its memory (owned batches, the default) or gives its
-// space back to the kernel buffer (borrowed batches, opts.Borrow). See
-// Stream for how it ends and what it guarantees (the value dropped at the
-// end is the batch being gathered, at most BatchSize records; the stream
-// releases it).
+// or when the consumer's buffer has been drained, so a partial batch never
+// waits for the next record: a [ConsumerTo] tells Batches when it goes idle,
+// and a plain [Consumer]'s batches are sent at the end of each of its handler
+// calls. Call [Batch.Release] on every batch received once done with it: that
+// recycles its memory (owned batches, the default) or gives its space back
+// to the kernel buffer (borrowed batches, opts.Borrow). See [Stream] for how
+// it ends and what it guarantees (the value dropped at the end is the batch
+// being gathered, at most BatchSize records, or with a plain [Consumer] the
+// rest of the handler call being sent; the stream releases it).
 func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[*Batch] {
 	opts = opts.withDefaults()
 	buffer := (opts.Buffer + opts.BatchSize - 1) / opts.BatchSize
 	return start(ctx, c, buffer, func(ctx context.Context, send func(*Batch) error) error {
 		b := batcher{
-			send:  send,
-			size:  opts.BatchSize,
-			chunk: opts.ChunkBytes,
+			send:   send,
+			size:   opts.BatchSize,
+			chunk:  opts.ChunkBytes,
+			room:   opts.BatchSize,
+			borrow: opts.Borrow,
 			// Enough for every batch the channel holds, the one
 			// being received and the one being gathered.
 			free: make(chan *batchMem, buffer+2),
 		}
-		// The consumer hands over at most a batch per call, so that
-		// a stream that ends drops at most the batch being gathered.
-		slot := &lend.Slot[Record]{Max: opts.BatchSize, Lend: opts.Borrow}
-		b.limit = slot
-		if opts.Borrow {
-			b.slot = slot
+		var err error
+		if ct, ok := c.(ConsumerTo); ok {
+			err = ct.ConsumeTo(ctx, b.receiver())
+		} else {
+			err = c.ConsumeBatches(ctx, b.addAndFlush)
 		}
-		ctx = lend.With(ctx, slot)
-		// The idle hook runs on the consuming goroutine, between handler
-		// calls, so the batcher needs no lock.
-		err := c.ConsumeBatches(idle.With(ctx, b.flush), b.add)
 		// Hand over what was gathered before the end, unless the receiver
 		// is gone.
 		_ = b.flush()

@@ -15,9 +15,9 @@ import (
 type Consumer interface {
 	// Consume blocks, handing each record to h in arrival order, until ctx
 	// is done (it returns ctx.Err() wrapped, with the context's cause when
-	// it has a different one), Close is called (ErrClosed wrapped) or h
+	// it has a different one), Close is called ([ErrClosed] wrapped) or h
 	// returns an error (that error wrapped). Only one Consume may run at a
-	// time (ErrBusy otherwise); a nil ctx or h is ErrInvalidOptions. The
+	// time ([ErrBusy] otherwise); a nil ctx or h is [ErrInvalidOptions]. The
 	// sample bytes h receives are borrowed: valid only until h returns.
 	// Consume makes no allocation per record.
 	//
@@ -42,7 +42,7 @@ type Consumer interface {
 	// it.
 	Done() <-chan struct{}
 	// Close releases the consumer's kernel resources and makes a running
-	// Consume return promptly with ErrClosed. It is idempotent and safe to
+	// Consume return promptly with [ErrClosed]. It is idempotent and safe to
 	// call from any goroutine. It does not close the maps the consumer was
 	// built from: those belong to the caller, who should close them after
 	// the consumer.
@@ -55,13 +55,13 @@ type Consumer interface {
 type Handler func(Record) error
 
 // BatchHandler receives records a batch at a time, in arrival order, on the
-// consuming goroutine (see Consumer.ConsumeBatches). The slice is never
+// consuming goroutine (see [Consumer.ConsumeBatches]). The slice is never
 // empty; it and the samples it holds are borrowed: valid only until the
 // handler returns. Returning a non-nil error stops consumption, as for a
-// Handler; the whole batch counts as handed over.
+// [Handler]; the whole batch counts as handed over.
 type BatchHandler func([]Record) error
 
-// Kind names the kernel transport behind a Consumer.
+// Kind names the kernel transport behind a [Consumer].
 type Kind int
 
 const (

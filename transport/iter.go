@@ -9,10 +9,9 @@ import (
 // All returns an iterator over c's records: the callback path written as a
 // loop. The loop body runs as the handler of c.Consume, on the goroutine that
 // ranges: no goroutine, no channel, no copy. Go runs a range-over-func body
-// as one more function call per record (about 2 ns), which shows only on
-// small records: prefilled, 24-byte records went at 0.4-0.9x the rate of a
-// Handler, 128- to 532-byte records at 0.4-1.3x, mostly 0.7-1.0x (seven
-// runs). Use Consume where every nanosecond counts.
+// as one more function call per record, which shows on small records
+// (BENCHMARKS.md, "Choices in the code"). Use Consume where every nanosecond
+// counts.
 //
 //	for rec, err := range transport.All(ctx, c) {
 //		if err != nil {
@@ -24,7 +23,7 @@ import (
 // As in a Handler, a record's sample is borrowed: valid only until the
 // iteration ends; copy what must outlive it. The iteration ends after one
 // last pair with a nil record and the error that ended Consume: the
-// context's (errors.Is(err, context.Canceled) or DeadlineExceeded), ErrClosed
+// context's (errors.Is(err, context.Canceled) or DeadlineExceeded), [ErrClosed]
 // after Close, or the reader's. A break ends Consume after the record it
 // broke on, which counts as delivered, without that last pair; a panic in
 // the loop body reaches the caller as a panic in a Handler does. Only one

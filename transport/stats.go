@@ -40,7 +40,7 @@ type Stats struct {
 	// BufferBytes is the kernel buffer memory the consumer holds: per-CPU
 	// size times CPUs with a buffer (perfbuf), or the ring sizes (ringbuf).
 	BufferBytes uint64
-	// PendingBytes is the data waiting in the ring(s) when Stats was taken
+	// PendingBytes is the data waiting in the ring(s) when [Stats] was taken
 	// (ringbuf only).
 	PendingBytes uint64
 }

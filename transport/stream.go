@@ -8,15 +8,15 @@ import (
 )
 
 // DefaultBuffer is how many records may wait in a stream's channel when
-// ChannelOptions.Buffer is zero (for borrowed batches, see BorrowedBatches).
+// [ChannelOptions.Buffer] is zero (for borrowed batches, see [BorrowedBatches]).
 const DefaultBuffer = 4096
 
 // errStreamClosed is the cancellation cause of a stream stopped by Close.
 var errStreamClosed = errors.New("stream closed")
 
 // Stream is a channel of values that a background goroutine reads from a
-// Consumer: records (Records), batches of records (Batches), or decoded
-// events (event.NewStream, or NewStream with your own conversion). Every
+// [Consumer]: records (Records), batches of records ([Batches]), or decoded
+// events (event.NewStream, or [NewStream] with your own conversion). Every
 // stream has the same semantics:
 //
 //   - Values own their bytes: unlike the callback path, nothing is borrowed
@@ -50,7 +50,7 @@ type Stream[T any] struct {
 
 // Err returns the error that ended the stream, as Consume returned it:
 // errors.Is(err, context.Canceled) (or DeadlineExceeded) when the context
-// ended or Close was called on the stream, errors.Is(err, ErrClosed) when the
+// ended or Close was called on the stream, errors.Is(err, [ErrClosed]) when the
 // consumer was closed, or the handler's or reader's error, wrapped. It blocks
 // until the stream has ended, so call it after C is closed.
 func (s *Stream[T]) Err() error {

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"github.com/bpfstream/bpfstream/internal/idle"
 	"github.com/bpfstream/bpfstream/internal/lend"
 	"github.com/bpfstream/bpfstream/transport"
 
@@ -38,30 +37,44 @@ type Source interface {
 // context cancellation, counting, and error wrapping. name prefixes errors
 // ("perfbuf", "ringbuf").
 func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h transport.Handler) error {
-	if h == nil {
-		return fmt.Errorf("%s: consume: nil handler: %w", name, transport.ErrInvalidOptions)
-	}
-	return run(ctx, name, lc, src, c, &Emitter{h: h})
+	return LoopTo(ctx, name, lc, src, c, transport.Receiver{Record: h})
 }
 
-// LoopBatches is Loop for a batch handler (Consumer.ConsumeBatches). A source
-// that hands over slices (EmitBatch) gives h up to BatchLimit records per
-// call, one call per record otherwise. When ctx carries a lend.Slot (the
-// borrowed channel API), the source offers each slice in it.
+// LoopBatches is Loop for a batch handler (Consumer.ConsumeBatches).
 func LoopBatches(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h transport.BatchHandler) error {
+	return LoopTo(ctx, name, lc, src, c, BatchReceiver(h))
+}
+
+// BatchReceiver returns the transport.Receiver that hands batches to h (none
+// when h is nil).
+func BatchReceiver(h transport.BatchHandler) transport.Receiver {
 	if h == nil {
-		return fmt.Errorf("%s: consume: nil handler: %w", name, transport.ErrInvalidOptions)
+		return transport.Receiver{}
 	}
-	// Sources that hand over one record at a time call Emit, which calls
-	// e.h: the batch handler with a slice of one.
-	e := &Emitter{h: PerRecord(h), bh: h, limit: DefaultBatchRecords}
-	if ctx != nil {
-		if s := lend.From[transport.Record](ctx); s != nil {
-			e.opts = s
-			if s.Lend {
-				e.slot = s
-			}
+	return transport.Receiver{Batch: func(recs []transport.Record, _ transport.Loan) error { return h(recs) }}
+}
+
+// LoopTo is Loop for a transport.Receiver (transport.ConsumerTo). A source
+// that hands over slices (EmitBatch) gives r.Batch up to BatchLimit records
+// per call, one call per record otherwise; with r.Borrow, it offers each
+// slice for lending in the Emitter's Slot.
+func LoopTo(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, r transport.Receiver) error {
+	switch {
+	case r.Record == nil && r.Batch == nil:
+		return fmt.Errorf("%s: consume: nil handler: %w", name, transport.ErrInvalidOptions)
+	case r.Record != nil && r.Batch != nil:
+		return fmt.Errorf("%s: consume: both a record and a batch handler; set one: %w", name, transport.ErrInvalidOptions)
+	}
+	e := &Emitter{h: r.Record, idle: r.Idle}
+	if r.Batch != nil {
+		// Sources that hand over one record at a time call Emit, which
+		// calls e.h: the batch handler with a slice of one.
+		e.h, e.bh, e.limit, e.max = perRecord(r.Batch), r.Batch, DefaultBatchRecords, r.Limit
+		if r.Borrow {
+			e.slot = new(lend.Slot[transport.Record])
+			e.loan.slot = e.slot
 		}
+		e.updateLimit()
 	}
 	return run(ctx, name, lc, src, c, e)
 }
@@ -77,10 +90,15 @@ func PerRecord(h transport.BatchHandler) transport.Handler {
 	if h == nil {
 		return nil
 	}
+	return perRecord(BatchReceiver(h).Batch)
+}
+
+// perRecord is PerRecord for a Receiver's Batch, which it passes no Loan.
+func perRecord(h func([]transport.Record, transport.Loan) error) transport.Handler {
 	var one [1]transport.Record
 	return func(r transport.Record) error {
 		one[0] = r
-		err := h(one[:])
+		err := h(one[:], nil)
 		one[0] = transport.Record{}
 		return err
 	}
@@ -105,7 +123,6 @@ func run(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counter
 	})
 	defer stop()
 
-	idle := idle.Func(ctx)
 	emit.cancelled, emit.ctx, emit.closed = &cancelled, ctx, lc.Done()
 	// A panicking handler unwinds through Drain: still publish what was
 	// counted (the other paths publish after each Drain).
@@ -118,8 +135,11 @@ func run(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counter
 		case emit.handlerErr != nil:
 			return &consumeError{name, "handler", emit.handlerErr}
 		case err == nil || err == ErrWake || err == errStop:
-			if err := idle(); err != nil && !cancelled.Load() {
-				return &consumeError{name, "handler", err}
+			if emit.idle != nil {
+				if err := emit.idle(); err != nil && !cancelled.Load() {
+					return &consumeError{name, "handler", err}
+				}
+				emit.updateLimit()
 			}
 			if cancelled.Load() || ctx.Err() != nil {
 				return &consumeError{name, "consume", ctxErr(ctx)}
@@ -138,8 +158,7 @@ func run(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counter
 // consumeError is the error that ends a Consume: "<name>: <op>: <err>",
 // wrapping err. It is built without fmt, as one small allocation: a handler
 // that ends Consume by returning an error (the usual way to stop after some
-// records) got it back 2 µs after its return with fmt.Errorf (4-10 µs after a
-// garbage collection, which empties fmt's pools), and gets it 1 µs after now.
+// records) gets it back sooner (BENCHMARKS.md, "Choices in the code").
 type consumeError struct {
 	name, op string
 	err      error
@@ -164,10 +183,13 @@ func ctxErr(ctx context.Context) error {
 // the source one direct call and the handler's indirect one.
 type Emitter struct {
 	h          transport.Handler
-	bh         transport.BatchHandler       // set instead of h by LoopBatches
-	limit      int                          // records per bh call
-	opts       *lend.Slot[transport.Record] // when set, its Max is the limit
-	slot       *lend.Slot[transport.Record] // non-nil: offer each batch for lending
+	bh         func([]transport.Record, transport.Loan) error // set for a batch receiver
+	limit      int                                            // records per bh call
+	max        func() int                                     // when set and positive, overrides limit
+	batchLimit int                                            // limit or max(), as of the last bh call
+	idle       func() error                                   // nil: no idle hook
+	slot       *lend.Slot[transport.Record]                   // non-nil: offer each batch for lending
+	loan       loan                                           // the Loan that hands out slot's offers
 	cancelled  *atomic.Bool
 	handlerErr error
 	// ctx and closed are looked at directly every checkEvery records:
@@ -264,11 +286,18 @@ func (e *Emitter) Batched() bool { return e.bh != nil }
 // BatchLimit is the most records one EmitBatch may hand over now. The batch
 // handler of a stream may change it between calls (to the room left in the
 // batch it is gathering).
-func (e *Emitter) BatchLimit() int {
-	if e.opts != nil && e.opts.Max > 0 {
-		return e.opts.Max
+func (e *Emitter) BatchLimit() int { return e.batchLimit }
+
+// updateLimit reads the receiver's limit (transport.Receiver.Limit), which
+// changes only in its calls (Batch and Idle): once per call rather than once
+// per record, as a reader looks at BatchLimit after each record it gathers.
+func (e *Emitter) updateLimit() {
+	e.batchLimit = e.limit
+	if e.max != nil {
+		if n := e.max(); n > 0 {
+			e.batchLimit = n
+		}
 	}
-	return e.limit
 }
 
 // Slot returns the slot in which a source offers each batch for lending
@@ -279,7 +308,12 @@ func (e *Emitter) Slot() *lend.Slot[transport.Record] { return e.slot }
 // buffer, to the batch handler; nbytes is the length of their samples. Its
 // result is Emit's: every record of recs has been handed over either way.
 func (e *Emitter) EmitBatch(recs []transport.Record, nbytes uint64) error {
-	err := e.bh(recs)
+	var loan transport.Loan
+	if e.slot.Offered() {
+		loan = &e.loan
+	}
+	err := e.bh(recs, loan)
+	e.updateLimit()
 	// Counted once the handler has returned, as in Emit.
 	e.records += uint64(len(recs))
 	e.bytes += nbytes
@@ -319,7 +353,10 @@ func NewEmitter(h transport.Handler) *Emitter { return &Emitter{h: h, cancelled:
 // records to h, offering them in slot when it is not nil, for tests of a
 // Source outside LoopBatches.
 func NewBatchEmitter(h transport.BatchHandler, limit int, slot *lend.Slot[transport.Record]) *Emitter {
-	return &Emitter{bh: h, limit: limit, slot: slot, cancelled: new(atomic.Bool)}
+	e := &Emitter{limit: limit, batchLimit: limit, slot: slot, cancelled: new(atomic.Bool)}
+	e.bh = func(recs []transport.Record, _ transport.Loan) error { return h(recs) }
+	e.loan.slot = slot
+	return e
 }
 
 func (e *Emitter) publish(c *Counters) {

@@ -10,7 +10,6 @@
 package lend
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 )
@@ -171,15 +170,9 @@ func (l Lease) Release() {
 }
 
 // Slot is where a reader offers the batch it is handing to a batch handler,
-// and the handler keeps it. A stream of batches carries one in its context
-// (With). Only the consuming goroutine uses a Slot. R is the record type.
+// and the handler keeps it. Only the consuming goroutine uses a Slot. R is
+// the record type.
 type Slot[R any] struct {
-	// Max caps the records of the next batch handler call; zero means
-	// the consumer's default. The handler may change it in each call.
-	Max int
-	// Lend makes the reader offer its batches; without it the slot only
-	// carries Max.
-	Lend bool
 	// Swap, when a handler that kept a batch sets it, is an empty slice
 	// the reader gathers its next batch in: the handler took the slice it
 	// was given (instead of copying the records out of it) and gives
@@ -196,6 +189,9 @@ func (s *Slot[R]) Offer(l *Ledger, start, end, pub uint64) {
 	s.l, s.start, s.end, s.pub = l, start, end, pub
 }
 
+// Offered reports whether a batch is on offer. A nil Slot offers nothing.
+func (s *Slot[R]) Offered() bool { return s != nil && s.l != nil }
+
 // Withdraw ends the offer once the handler has returned.
 func (s *Slot[R]) Withdraw() { s.l = nil }
 
@@ -209,18 +205,4 @@ func (s *Slot[R]) Keep() (lease Lease, ok bool) {
 	l := s.l
 	s.l = nil
 	return l.keep(s.start, s.end, s.pub), true
-}
-
-type key struct{}
-
-// With returns a context carrying s: a consumer's batch loop then offers
-// its batches in s.
-func With[R any](ctx context.Context, s *Slot[R]) context.Context {
-	return context.WithValue(ctx, key{}, s)
-}
-
-// From returns the Slot stored by With, or nil.
-func From[R any](ctx context.Context) *Slot[R] {
-	s, _ := ctx.Value(key{}).(*Slot[R])
-	return s
 }

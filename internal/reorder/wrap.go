@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/idle"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -42,15 +41,21 @@ func NewHolder(s *Stage, key func(transport.Record) int, counters *core.Counters
 	return &Holder{stage: s, key: key, counters: counters}
 }
 
-// Loop is the consumer's consume loop (core.Loop on its source) with the
+// Loop is the consumer's consume loop (core.LoopTo on its source) with the
 // counters it is to count handed-over records in.
-type Loop func(ctx context.Context, h transport.Handler, c *core.Counters) error
+type Loop func(ctx context.Context, r transport.Receiver, c *core.Counters) error
 
-// Consume runs loop with records passing through the stage on their way to h.
-// name prefixes errors.
-func (k *Holder) Consume(ctx context.Context, name string, h transport.Handler, loop Loop) error {
-	if h == nil {
-		return loop(ctx, h, k.counters) // the loop reports it
+// Consume runs loop with records passing through the stage on their way to
+// r, one record per call (the stage's records own their bytes: nothing is
+// lent). r.Idle, when set, is called after the stage has released what it
+// may. name prefixes errors.
+func (k *Holder) Consume(ctx context.Context, name string, r transport.Receiver, loop Loop) error {
+	h, idle := r.Record, r.Idle
+	if r.Batch != nil {
+		h = core.PerRecord(func(recs []transport.Record) error { return r.Batch(recs, nil) })
+	}
+	if (r.Record == nil) == (r.Batch == nil) {
+		return loop(ctx, r, k.counters) // the loop reports it
 	}
 	k.mu.Lock()
 	if k.busy {
@@ -75,7 +80,6 @@ func (k *Holder) Consume(ctx context.Context, name string, h transport.Handler, 
 		}
 		return err
 	}
-	outerIdle := idle.Func(ctx)
 	// Held records are released from the idle hook too, which the
 	// consumer's drain timer keeps calling while no records arrive.
 	release := func() error {
@@ -84,7 +88,10 @@ func (k *Holder) Consume(ctx context.Context, name string, h transport.Handler, 
 		if err != nil {
 			return err
 		}
-		if err := outerIdle(); err != nil {
+		if idle == nil {
+			return nil
+		}
+		if err := idle(); err != nil {
 			stopped = true
 			return err
 		}
@@ -95,7 +102,7 @@ func (k *Holder) Consume(ctx context.Context, name string, h transport.Handler, 
 		late.Store(s.late)
 		return err
 	}
-	err := loop(idle.With(ctx, release), push, &k.pushed)
+	err := loop(ctx, transport.Receiver{Record: push, Idle: release}, &k.pushed)
 	if stopped {
 		return err
 	}

@@ -47,7 +47,7 @@ var allDescs = []*prometheus.Desc{
 // name. It reads their Stats when it is collected (scraped), and holds no
 // state per record. Its methods are safe for concurrent use.
 //
-// The zero Collector is not usable: call NewCollector.
+// The zero Collector is not usable: call [NewCollector].
 type Collector struct {
 	mu      sync.Mutex
 	sources []source // in the order added
@@ -59,13 +59,13 @@ type source struct {
 	stats    func(transport.Consumer) transport.Stats
 }
 
-// NewCollector returns a Collector without consumers.
+// NewCollector returns a [Collector] without consumers.
 func NewCollector() *Collector { return &Collector{} }
 
 // Option changes how Add reads a consumer.
 type Option func(*source)
 
-// WithStats makes the Collector read the consumer's counters through f
+// WithStats makes the [Collector] read the consumer's counters through f
 // instead of Consumer.Stats. Its purpose is event.Decoder.Stats, which adds
 // the decoder's failures to Stats.DecodeErrors:
 //
@@ -78,8 +78,8 @@ func WithStats(f func(transport.Consumer) transport.Stats) Option {
 }
 
 // Add exports c's counters under name (the consumer label). An empty name, a
-// name already added, a nil consumer or a nil WithStats function is an error
-// matching transport.ErrInvalidOptions.
+// name already added, a nil consumer or a nil [WithStats] function is an error
+// matching [transport.ErrInvalidOptions].
 func (col *Collector) Add(name string, c transport.Consumer, opts ...Option) error {
 	if name == "" {
 		return fmt.Errorf("metrics: empty consumer name: %w", transport.ErrInvalidOptions)
@@ -120,7 +120,7 @@ func (col *Collector) Remove(name string) bool {
 }
 
 // Describe implements prometheus.Collector: it sends the description of
-// every metric the Collector can export.
+// every metric the [Collector] can export.
 func (col *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs {
 		ch <- d

@@ -1,13 +1,22 @@
 // Package metrics exports the counters of bpfstream consumers as Prometheus
 // metrics.
 //
-// A Collector holds any number of consumers, each under a name, and reads
+// A [Collector] holds any number of consumers, each under a name, and reads
 // their Stats when Prometheus scrapes it: consuming costs nothing more per
 // record than it does without metrics. Register it once:
 //
 //	col := metrics.NewCollector()
 //	col.Add("exec", c)
 //	prometheus.MustRegister(col)
+//
+// Prometheus reads it over HTTP: serve the default registry with
+// promhttp.Handler, or a registry of your own with promhttp.HandlerFor
+// (package github.com/prometheus/client_golang/prometheus/promhttp):
+//
+//	reg := prometheus.NewRegistry()
+//	reg.MustRegister(col)
+//	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+//	go http.ListenAndServe("127.0.0.1:9435", nil)
 //
 // To count decode failures of a typed adapter (package event), give the
 // consumer the Decoder's Stats, which adds them to Stats.DecodeErrors:

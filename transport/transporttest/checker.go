@@ -26,7 +26,7 @@ var (
 // maxExamples bounds the sequence numbers an error lists.
 const maxExamples = 10
 
-// Checker checks the records a consumer delivered from one KernelProducer:
+// Checker checks the records a consumer delivered from one [KernelProducer]:
 // each sequence number at most once, every sample of one CPU in the order
 // that CPU emitted it, and (Check) every sample produced either delivered or
 // counted lost. Give it every record with Add, then call Check with the
@@ -133,10 +133,10 @@ func (c *Checker) Missing(produced uint64) (n uint64, some []uint64) {
 }
 
 // Check returns Err together with the accounting problems, given how many
-// samples the producer emitted (KernelProducer.Produced) and how many the
+// samples the producer emitted ([KernelProducer.Produced]) and how many the
 // consumer counted lost (Stats.Lost): a sequence number beyond produced
-// (ErrMalformed), or missing samples that lost does not account for, or
-// fewer missing than lost (ErrMissing). Call it once every record that will
+// ([ErrMalformed]), or missing samples that lost does not account for, or
+// fewer missing than lost ([ErrMissing]). Call it once every record that will
 // arrive has been added.
 func (c *Checker) Check(produced, lost uint64) error {
 	errs := []error{c.Err()}

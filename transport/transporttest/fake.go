@@ -12,7 +12,7 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// ErrFull is returned (wrapped) by Fake.Emit when the Fake has a Capacity and
+// ErrFull is returned (wrapped) by [Fake.Emit] when the [Fake] has a Capacity and
 // that many samples are already waiting. The sample is counted in
 // Stats.Lost, as a kernel counts a sample that did not fit in a full buffer.
 var ErrFull = errors.New("transporttest: fake buffer full, sample counted as lost")
@@ -20,29 +20,29 @@ var ErrFull = errors.New("transporttest: fake buffer full, sample counted as los
 // poison is the byte that overwrites a lent sample once its handler returns.
 const poison = 0xA5
 
-// FakeOptions configure a Fake. The zero value is valid.
+// FakeOptions configure a [Fake]. The zero value is valid.
 type FakeOptions struct {
-	// Kind is what Fake.Kind reports. Zero means transport.KindFake; set
-	// transport.KindPerfbuf or KindRingbuf to exercise code that looks at
+	// Kind is what [Fake.Kind] reports. Zero means [transport.KindFake]; set
+	// [transport.KindPerfbuf] or KindRingbuf to exercise code that looks at
 	// the kind. It changes nothing else: the CPU of each record is what
 	// the test emits.
 	Kind transport.Kind
 	// Capacity bounds how many samples may wait to be consumed, like the
 	// size of a kernel buffer; as there, a sample stops taking room when
 	// it is handed to a handler. When that many are waiting, Emit drops the
-	// sample, counts it in Stats.Lost and returns ErrFull. Zero means no
+	// sample, counts it in Stats.Lost and returns [ErrFull]. Zero means no
 	// bound: Emit then never blocks and never drops, and the samples
 	// waiting cost memory until they are consumed.
 	Capacity int
 	// KeepLentBytes turns off poisoning. By default, once a handler
-	// returns, the Fake overwrites the bytes it lent in Record.Sample with
+	// returns, the [Fake] overwrites the bytes it lent in Record.Sample with
 	// 0xA5, so that a handler that keeps Record.Sample (instead of copying
 	// it) sees garbage at once, as it would under load with a real
 	// transport.
 	KeepLentBytes bool
 }
 
-// Fake is a transport.Consumer fed from Go code, for testing code that
+// Fake is a [transport.Consumer] fed from Go code, for testing code that
 // consumes BPF events without BPF. Emit (or EmitRecord) queues a sample,
 // EmitLost counts samples as lost, and Consume hands the queued samples to its
 // handler in the order they were emitted, then blocks until more arrive, ctx
@@ -50,14 +50,14 @@ type FakeOptions struct {
 //
 // On the callback path Record.Sample is borrowed, as with the real
 // transports: it is a copy the Fake reuses for the next record, and unless
-// FakeOptions.KeepLentBytes is set, the Fake overwrites it with 0xA5 bytes as
+// [FakeOptions.KeepLentBytes] is set, the Fake overwrites it with 0xA5 bytes as
 // soon as the handler returns.
 //
 // Close discards the samples still queued. Use WaitDelivered before Close to
 // let the code under test see every sample first.
 //
 // All methods are safe for concurrent use. The zero Fake is not usable: call
-// NewFake.
+// [NewFake].
 type Fake struct {
 	opts     FakeOptions
 	lc       *core.Lifecycle
@@ -82,7 +82,7 @@ type Fake struct {
 	lending bool
 }
 
-// NewFake returns an open Fake with nothing queued.
+// NewFake returns an open [Fake] with nothing queued.
 func NewFake(opts FakeOptions) *Fake {
 	if opts.Kind == transport.KindUnknown {
 		opts.Kind = transport.KindFake
@@ -97,19 +97,19 @@ func NewFake(opts FakeOptions) *Fake {
 	return f
 }
 
-// Emit queues a copy of sample, with CPU transport.NoCPU and Source 0. It
-// fails with an error matching transport.ErrClosed after Close, and with
-// ErrFull (the sample then counted as lost) when FakeOptions.Capacity samples
+// Emit queues a copy of sample, with CPU [transport.NoCPU] and Source 0. It
+// fails with an error matching [transport.ErrClosed] after Close, and with
+// [ErrFull] (the sample then counted as lost) when [FakeOptions.Capacity] samples
 // are already waiting. It never blocks for long.
 func (f *Fake) Emit(sample []byte) error {
 	return f.EmitRecord(transport.Record{Sample: sample, CPU: transport.NoCPU})
 }
 
-// EmitValue queues the bytes a BPF program emits for v, as event.Encode
+// EmitValue queues the bytes a BPF program emits for v, as [event.Encode]
 // lays them out (host byte order, v's C layout, padding zero): v is a
-// fixed-layout struct (or a pointer to one) that an event.Decoder decodes.
+// fixed-layout struct (or a pointer to one) that an [event.Decoder] decodes.
 // A type without a fixed layout is an error matching
-// event.ErrUnsupportedType; otherwise it is Emit(event.Encode(v)). Use
+// [event.ErrUnsupportedType]; otherwise it is Emit(event.Encode(v)). Use
 // VarDecoder.Encode for a header followed by a variable tail.
 func (f *Fake) EmitValue(v any) error {
 	b, err := event.Encode(v)
@@ -145,7 +145,7 @@ func (f *Fake) EmitRecord(r transport.Record) error {
 
 // EmitLost counts n samples as lost, as a kernel reports samples it could not
 // write: they show in Stats.Lost at once. It fails with an error matching
-// transport.ErrClosed after Close.
+// [transport.ErrClosed] after Close.
 func (f *Fake) EmitLost(n uint64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -159,7 +159,7 @@ func (f *Fake) EmitLost(n uint64) error {
 // WaitDelivered blocks until every sample emitted before the call has been
 // handed to a handler and the handler has returned (or was dropped for lack of
 // Capacity). It fails with ctx's error when ctx ends first, and with an error
-// matching transport.ErrClosed when the Fake is closed first.
+// matching [transport.ErrClosed] when the [Fake] is closed first.
 func (f *Fake) WaitDelivered(ctx context.Context) error {
 	f.mu.Lock()
 	target := f.emitted
@@ -184,37 +184,43 @@ func (f *Fake) WaitDelivered(ctx context.Context) error {
 	return nil
 }
 
-// Consume implements transport.Consumer. It hands each queued record to h in
-// the order emitted, then blocks for more, until ctx is done, Close is called
-// or h returns an error. Record.Sample is valid only until h returns.
+// Consume implements [transport.Consumer]. It hands each queued record to h
+// in the order emitted, then blocks for more, until ctx is done, Close is
+// called or h returns an error. Record.Sample is valid only until h returns.
 func (f *Fake) Consume(ctx context.Context, h transport.Handler) error {
-	if h == nil {
-		// Let the loop report it like every transport does.
-		return core.Loop(ctx, "transporttest: fake", f.lc, &f.src, f.counters, nil)
-	}
+	return f.ConsumeTo(ctx, transport.Receiver{Record: h})
+}
+
+// ConsumeBatches implements [transport.Consumer]. The [Fake] hands over one
+// record per call, borrowed (and poisoned) like Consume's.
+func (f *Fake) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	return f.ConsumeTo(ctx, core.BatchReceiver(h))
+}
+
+// ConsumeTo implements [transport.ConsumerTo], as the real consumers do: it
+// calls r.Idle each time its queue is empty, before it waits. It hands over
+// one record per call and lends nothing.
+func (f *Fake) ConsumeTo(ctx context.Context, r transport.Receiver) error {
 	// A record leaves the queue once its handler has returned: a record
 	// whose handler panicked stays and is handed over again by the next
 	// Consume, as the real consumers do.
-	return core.Loop(ctx, "transporttest: fake", f.lc, &f.src, f.counters, func(r transport.Record) error {
-		err := h(r)
-		f.src.handed = true
-		return err
-	})
-}
-
-// ConsumeBatches implements transport.Consumer. The Fake hands over one
-// record per call, borrowed (and poisoned) like Consume's.
-func (f *Fake) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
-	if h == nil {
-		return core.LoopBatches(ctx, "transporttest: fake", f.lc, &f.src, f.counters, nil)
+	if h := r.Record; h != nil {
+		r.Record = func(rec transport.Record) error {
+			err := h(rec)
+			f.src.handed = true
+			return err
+		}
 	}
-	return core.LoopBatches(ctx, "transporttest: fake", f.lc, &f.src, f.counters, func(rs []transport.Record) error {
-		f.src.handed = true
-		return h(rs)
-	})
+	if h := r.Batch; h != nil {
+		r.Batch = func(recs []transport.Record, loan transport.Loan) error {
+			f.src.handed = true
+			return h(recs, loan)
+		}
+	}
+	return core.LoopTo(ctx, "transporttest: fake", f.lc, &f.src, f.counters, r)
 }
 
-// Stats implements transport.Consumer. Lost counts EmitLost and samples
+// Stats implements [transport.Consumer]. Lost counts EmitLost and samples
 // dropped for lack of Capacity, so LostKnown is true; PendingBytes is the size
 // of the samples waiting; BufferBytes is zero.
 func (f *Fake) Stats() transport.Stats {
@@ -226,16 +232,16 @@ func (f *Fake) Stats() transport.Stats {
 	return s
 }
 
-// Kind implements transport.Consumer: FakeOptions.Kind, transport.KindFake by
+// Kind implements [transport.Consumer]: [FakeOptions.Kind], [transport.KindFake] by
 // default.
 func (f *Fake) Kind() transport.Kind { return f.opts.Kind }
 
-// Done implements transport.Consumer: the channel is closed by Close.
+// Done implements [transport.Consumer]: the channel is closed by Close.
 func (f *Fake) Done() <-chan struct{} { return f.lc.Done() }
 
-// Close implements transport.Consumer. It discards the queued samples,
+// Close implements [transport.Consumer]. It discards the queued samples,
 // unblocks a running Consume (which returns an error matching
-// transport.ErrClosed) and makes later Emit calls fail. It is idempotent and
+// [transport.ErrClosed]) and makes later Emit calls fail. It is idempotent and
 // always returns nil.
 func (f *Fake) Close() error {
 	if !f.lc.Close() {
@@ -387,4 +393,4 @@ func (s *fakeSource) Interrupt() {
 	s.f.signal()
 }
 
-var _ transport.Consumer = (*Fake)(nil)
+var _ transport.ConsumerTo = (*Fake)(nil)

@@ -17,37 +17,37 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// KernelProducerOptions configure a KernelProducer. The zero value emits
-// SampleHeaderSize-byte samples on CPU 0 with bpf_ringbuf_output (or
+// KernelProducerOptions configure a [KernelProducer]. The zero value emits
+// [SampleHeaderSize]-byte samples on CPU 0 with bpf_ringbuf_output (or
 // bpf_perf_event_output) and the kernel's adaptive wake-ups, without a drop
 // counter.
 type KernelProducerOptions struct {
-	// DropCounter is your drop counter, as for ringbuf.Options.DropCounter:
+	// DropCounter is your drop counter, as for [ringbuf.Options.DropCounter]:
 	// a BPF_MAP_TYPE_PERCPU_ARRAY of u32 -> u64 whose slot 0 the program
 	// increments for every sample it fails to write. Pass the same map to
-	// ringbuf.New so that Stats.Lost counts them. For a perf event array
+	// [ringbuf.New] so that Stats.Lost counts them. For a perf event array
 	// the kernel counts the losses already (Stats.Lost); a drop counter
 	// there counts the same losses a second time.
 	DropCounter *ebpf.Map
 	// SampleSize is the size of every sample in bytes, from
-	// SampleHeaderSize to MaxSampleSize; 0 means SampleHeaderSize.
+	// [SampleHeaderSize] to [MaxSampleSize]; 0 means SampleHeaderSize.
 	SampleSize int
-	// VarSampleSize, when above SampleSize (at most MaxSampleSize), makes
+	// VarSampleSize, when above SampleSize (at most [MaxSampleSize]), makes
 	// the sizes vary between SampleSize and VarSampleSize with the
 	// sequence number: sample seq has SampleSize + seq % (VarSampleSize -
-	// SampleSize + 1) bytes (SampleHeader.Size says so), and its payload
-	// byte i after the header is PayloadByte(seq, i). Not with Reserve.
+	// SampleSize + 1) bytes ([SampleHeader.Size] says so), and its payload
+	// byte i after the header is [PayloadByte](seq, i). Not with Reserve.
 	VarSampleSize int
-	// CPU is the CPU that Produce runs the program on (Run takes its own).
+	// CPU is the CPU that Produce runs the program on ([Run] takes its own).
 	CPU int
 	// Reserve writes ring buffer samples in place with
 	// bpf_ringbuf_reserve and bpf_ringbuf_submit instead of copying them
 	// with bpf_ringbuf_output. Ring buffers only.
 	Reserve bool
 	// Wakeup is the ring buffer wake-up policy of the program, and
-	// WakeupBytes its threshold (ringbuf.WakeupBytes only). A consumer of
+	// WakeupBytes its threshold ([ringbuf.WakeupBytes] only). A consumer of
 	// a program that skips wake-ups must drain on a timer
-	// (ringbuf.Options.DrainInterval). Ring buffers only.
+	// ([ringbuf.Options.DrainInterval]). Ring buffers only.
 	Wakeup      ringbuf.Wakeup
 	WakeupBytes int
 }
@@ -57,7 +57,7 @@ type KernelProducerOptions struct {
 // BPF_PROG_TEST_RUN, so that integration tests of code built on perfbuf or
 // ringbuf consumers see real kernel samples without attaching to anything.
 //
-// Every sample starts with a SampleHeader: a sequence number (0 for the first
+// Every sample starts with a [SampleHeader]: a sequence number (0 for the first
 // sample of a producer, then one more for each sample, lost ones included),
 // the bpf_ktime_get_ns time, the CPU that emitted it and its size. Run emits
 // exactly n samples (the kernel restarts an interrupted test run, and the
@@ -67,15 +67,15 @@ type KernelProducerOptions struct {
 //
 // A perf event array reports the samples it lost only when it next writes a
 // sample on that CPU, so after a burst with losses the consumer's Stats.Lost
-// can stay short of them: once the consumer has drained the buffers, Run one
+// can stay short of them: once the consumer has drained the buffers, [Run] one
 // more sample on each CPU to have them reported (and count it as produced).
 // A ring buffer's losses are counted by the program, at once.
 //
-// KernelProducer implements Producer, so Run (the conformance suite) can
+// KernelProducer implements [Producer], so Run (the conformance suite) can
 // check a consumer of your own fed by it.
 //
 // Loading the program needs CAP_BPF (or CAP_SYS_ADMIN); errors without it
-// match transport.ErrPermission. The program is compiled for little-endian
+// match [transport.ErrPermission]. The program is compiled for little-endian
 // machines.
 type KernelProducer struct {
 	p    *producer.Producer
@@ -87,9 +87,9 @@ type KernelProducer struct {
 
 // NewKernelProducer loads the producer program against m, a
 // BPF_MAP_TYPE_RINGBUF or a BPF_MAP_TYPE_PERF_EVENT_ARRAY that you created
-// (and read with ringbuf.New or perfbuf.New), and opts.DropCounter. The
+// (and read with [ringbuf.New] or perfbuf.New), and opts.DropCounter. The
 // producer holds its own references: close it, and your maps, when done.
-// Invalid options and maps are errors matching transport.ErrInvalidOptions.
+// Invalid options and maps are errors matching [transport.ErrInvalidOptions].
 func NewKernelProducer(m *ebpf.Map, opts KernelProducerOptions) (*KernelProducer, error) {
 	if m == nil {
 		return nil, fmt.Errorf("transporttest: kernel producer needs a map: %w", transport.ErrInvalidOptions)
@@ -189,8 +189,8 @@ func (p *KernelProducer) Dropped() (uint64, error) {
 	return n, nil
 }
 
-// Produce runs n samples on KernelProducerOptions.CPU and returns n, failing
-// t on error: the Producer method for the conformance suite.
+// Produce runs n samples on [KernelProducerOptions.CPU] and returns n, failing
+// t on error: the [Producer] method for the conformance suite.
 func (p *KernelProducer) Produce(t *testing.T, n int) int {
 	t.Helper()
 	if err := p.Run(p.opts.CPU, n); err != nil {
@@ -199,7 +199,7 @@ func (p *KernelProducer) Produce(t *testing.T, n int) int {
 	return n
 }
 
-// Seq returns a sample's sequence number: the Producer method for the
+// Seq returns a sample's sequence number: the [Producer] method for the
 // conformance suite.
 func (p *KernelProducer) Seq(sample []byte) (uint64, error) {
 	h, err := ParseSampleHeader(sample)
@@ -207,6 +207,6 @@ func (p *KernelProducer) Seq(sample []byte) (uint64, error) {
 }
 
 // Close unloads the program and drops the producer's references to the
-// maps, which stay open for their owner. It is idempotent; Run must not be
+// maps, which stay open for their owner. It is idempotent; [Run] must not be
 // running. Afterwards the methods fail with an error matching os.ErrClosed.
 func (p *KernelProducer) Close() error { return p.p.Close() }

@@ -11,7 +11,7 @@ import (
 	"github.com/bpfstream/bpfstream/ringbuf"
 )
 
-// KernelProducerOptions configure a KernelProducer, which needs Linux on a
+// KernelProducerOptions configure a [KernelProducer], which needs Linux on a
 // little-endian machine.
 type KernelProducerOptions struct {
 	DropCounter   *ebpf.Map

@@ -148,7 +148,8 @@ func receiveBatches(t *testing.T, ch <-chan *transport.Batch, n, size int, d tim
 }
 
 // A batch that is not full is sent once the buffer is drained, without
-// waiting for more records.
+// waiting for more records: from the idle hook of a transport.ConsumerTo, or
+// at the end of each batch handler call of a plain Consumer.
 func testBatchesPartial(t *testing.T, e *env) {
 	for _, borrow := range []bool{false, true} {
 		ctx, cancel := context.WithCancel(context.Background())

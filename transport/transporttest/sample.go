@@ -7,14 +7,14 @@ import (
 )
 
 const (
-	// SampleHeaderSize is the size of the SampleHeader that every sample of
-	// a KernelProducer starts with, and the smallest sample size.
+	// SampleHeaderSize is the size of the [SampleHeader] that every sample of
+	// a [KernelProducer] starts with, and the smallest sample size.
 	SampleHeaderSize = 24
-	// MaxSampleSize is the largest sample a KernelProducer emits.
+	// MaxSampleSize is the largest sample a [KernelProducer] emits.
 	MaxSampleSize = 4096
 )
 
-// SampleHeader is the start of every KernelProducer sample, in host byte
+// SampleHeader is the start of every [KernelProducer] sample, in host byte
 // order; as C:
 //
 //	struct sample_hdr {
@@ -36,7 +36,7 @@ type SampleHeader struct {
 
 // ParseSampleHeader decodes the header at the start of sample; bytes after
 // it (payload, perf padding) are ignored. A shorter sample is an error
-// matching ErrMalformed.
+// matching [ErrMalformed].
 func ParseSampleHeader(sample []byte) (SampleHeader, error) {
 	h, err := producer.ParseHeader(sample)
 	if err != nil {
@@ -46,6 +46,6 @@ func ParseSampleHeader(sample []byte) (SampleHeader, error) {
 }
 
 // PayloadByte is the byte at offset i of the payload (counted from the end of
-// the header) of sample seq of a KernelProducer with variable sizes
-// (KernelProducerOptions.VarSampleSize).
+// the header) of sample seq of a [KernelProducer] with variable sizes
+// ([KernelProducerOptions.VarSampleSize]).
 func PayloadByte(seq uint64, i int) byte { return producer.PayloadByte(seq, i) }

@@ -8,9 +8,9 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// Harness tells Run how to test one Consumer implementation.
+// Harness tells [Run] how to test one Consumer implementation.
 type Harness struct {
-	// New returns a fresh, open consumer and a fresh Producer that makes
+	// New returns a fresh, open consumer and a fresh [Producer] that makes
 	// samples arrive in it (its sequence numbers start at 0). Run calls it
 	// once per subtest and closes the consumer; New registers cleanups
 	// (with t.Cleanup) for anything else it opens, such as the producer
@@ -26,7 +26,7 @@ type Harness struct {
 	// losses (which is skipped when Capacity is zero). Zero means no
 	// limit; otherwise it must be at least 10.
 	Capacity int
-	// Kind, when not transport.KindUnknown, is what the consumer's Kind
+	// Kind, when not [transport.KindUnknown], is what the consumer's Kind
 	// must report.
 	Kind transport.Kind
 }

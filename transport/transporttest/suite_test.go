@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/idle"
 	"github.com/bpfstream/bpfstream/transport"
 	"github.com/bpfstream/bpfstream/transport/transporttest"
 )
@@ -33,6 +32,8 @@ type mutant struct {
 	close   func(m *mutant) error
 	kind    transport.Kind
 	done    func(m *mutant) <-chan struct{}
+	// neverIdle: ConsumeTo never calls the receiver's idle hook.
+	neverIdle bool
 
 	closes atomic.Int32
 	mu     sync.Mutex
@@ -51,6 +52,34 @@ func (m *mutant) ConsumeBatches(ctx context.Context, h transport.BatchHandler) e
 		return m.consume(m, ctx, core.PerRecord(h))
 	}
 	return m.Fake.ConsumeBatches(ctx, h)
+}
+
+// ConsumeTo goes through the consume hook too, one record per call, and
+// calls the idle hook after each record (unless neverIdle).
+func (m *mutant) ConsumeTo(ctx context.Context, r transport.Receiver) error {
+	if m.consume == nil && !m.neverIdle {
+		return m.Fake.ConsumeTo(ctx, r)
+	}
+	h := r.Record
+	if r.Batch != nil {
+		h = core.PerRecord(func(recs []transport.Record) error { return r.Batch(recs, nil) })
+	}
+	if h == nil {
+		return m.Fake.ConsumeTo(ctx, r) // let the Fake report it
+	}
+	each := func(rec transport.Record) error {
+		if err := h(rec); err != nil {
+			return err
+		}
+		if r.Idle == nil || m.neverIdle {
+			return nil
+		}
+		return r.Idle()
+	}
+	if m.consume == nil {
+		return m.Fake.Consume(ctx, each)
+	}
+	return m.consume(m, ctx, each)
 }
 
 func (m *mutant) Stats() transport.Stats {
@@ -399,14 +428,10 @@ var mutants = map[string]mutantCase{
 		},
 	},
 	"NeverIdle": {
-		// A consumer that does not call idle.Func after handing
+		// A ConsumerTo that does not call Receiver.Idle after handing
 		// over what was waiting: partial batches wait forever.
 		fails: []string{"BatchesPartialBatch"},
-		setup: func(m *mutant) {
-			m.consume = func(m *mutant, ctx context.Context, h transport.Handler) error {
-				return m.Fake.Consume(idle.With(ctx, func() error { return nil }), h)
-			}
-		},
+		setup: func(m *mutant) { m.neverIdle = true },
 	},
 	"LeaksGoroutine": {
 		fails: []string{"Kind"},

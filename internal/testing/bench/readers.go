@@ -11,7 +11,6 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/bpfstream/bpfstream"
-	"github.com/bpfstream/bpfstream/internal/idle"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
 	bpfperf "github.com/bpfstream/bpfstream/perfbuf"
 	bpfring "github.com/bpfstream/bpfstream/ringbuf"
@@ -174,8 +173,8 @@ func (r *callback) run(ctx context.Context, g *goal) error {
 		}
 	}
 	// Consume calls the idle hook before it waits.
-	ctx = idle.With(ctx, func() error { g.delivered.Store(n); return nil })
-	err := r.c.Consume(ctx, h)
+	c := withIdle(r.c, func() error { g.delivered.Store(n); return nil })
+	err := c.Consume(ctx, h)
 	if errors.Is(err, errGoal) {
 		return nil
 	}
@@ -189,8 +188,8 @@ type iterate struct {
 
 func (r *iterate) run(ctx context.Context, g *goal) error {
 	var n uint64
-	ctx = idle.With(ctx, func() error { g.delivered.Store(n); return nil })
-	for rec, err := range transport.All(ctx, r.c) {
+	c := withIdle(r.c, func() error { g.delivered.Store(n); return nil })
+	for rec, err := range transport.All(ctx, c) {
 		if err != nil {
 			return err
 		}
@@ -211,8 +210,8 @@ type batchCallback struct {
 
 func (r *batchCallback) run(ctx context.Context, g *goal) error {
 	var n uint64
-	ctx = idle.With(ctx, func() error { g.delivered.Store(n); return nil })
-	err := r.c.ConsumeBatches(ctx, func(recs []transport.Record) error {
+	c := withIdle(r.c, func() error { g.delivered.Store(n); return nil })
+	err := c.ConsumeBatches(ctx, func(recs []transport.Record) error {
 		if g.lat != nil {
 			for i := range recs {
 				g.lat.add(recs[i].Sample)
@@ -282,4 +281,30 @@ func (r *channel) run(ctx context.Context, g *goal) error {
 		}
 	}
 	return s.Err()
+}
+
+// idleConsumer is a consumer whose Consume and ConsumeBatches call idle each
+// time it has handed over what was waiting (transport.Receiver.Idle).
+type idleConsumer struct {
+	transport.ConsumerTo
+	idle func() error
+}
+
+// withIdle returns c with idle as its idle hook.
+func withIdle(c transport.Consumer, idle func() error) transport.Consumer {
+	if ct, ok := c.(transport.ConsumerTo); ok {
+		return idleConsumer{ct, idle}
+	}
+	return c
+}
+
+func (c idleConsumer) Consume(ctx context.Context, h transport.Handler) error {
+	return c.ConsumeTo(ctx, transport.Receiver{Record: h, Idle: c.idle})
+}
+
+func (c idleConsumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	return c.ConsumeTo(ctx, transport.Receiver{
+		Batch: func(recs []transport.Record, _ transport.Loan) error { return h(recs) },
+		Idle:  c.idle,
+	})
 }

@@ -1,6 +1,7 @@
-// Package soak helps the hardening tests: it keeps the test producer running
-// in the background, samples the process's memory and goroutines, and dumps
-// every goroutine's stack when a test gives up waiting.
+// Package soak helps the long-running and racing transport tests: it keeps
+// the test producer running in the background, samples the process's memory
+// and goroutines, and dumps every goroutine's stack when a test gives up
+// waiting.
 package soak
 
 import (

@@ -47,7 +47,7 @@ func TestPermissionNamesMissing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			out := unpriv.RunCaps(t, "TestPermissionNamesMissing", caps, time.Minute)
 			for _, line := range strings.Split(out, "\n") {
-				if strings.Contains(line, "caps_hardening_test.go") {
+				if strings.Contains(line, "permission_names_missing_caps_test.go") {
 					t.Log(strings.TrimSpace(line))
 				}
 			}

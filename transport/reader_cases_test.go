@@ -76,6 +76,27 @@ func (t *tap) ConsumeBatches(ctx context.Context, h transport.BatchHandler) erro
 	})
 }
 
+// ConsumeTo taps each record, as Consume does, so that the channel API
+// (which uses a transport.ConsumerTo's ConsumeTo) runs on the wrapped
+// consumer's own path: idle flushes, limits and loans.
+func (t *tap) ConsumeTo(ctx context.Context, r transport.Receiver) error {
+	if h := r.Record; h != nil {
+		r.Record = func(rec transport.Record) error {
+			t.take(rec)
+			return h(rec)
+		}
+	}
+	if h := r.Batch; h != nil {
+		r.Batch = func(rs []transport.Record, loan transport.Loan) error {
+			for _, rec := range rs {
+				t.take(rec)
+			}
+			return h(rs, loan)
+		}
+	}
+	return t.Consumer.(transport.ConsumerTo).ConsumeTo(ctx, r)
+}
+
 // take checks r and notes its sequence number.
 func (t *tap) take(r transport.Record) {
 	hdr, err := producer.ParseHeader(r.Sample)

@@ -67,7 +67,7 @@ func TestUnprivileged(t *testing.T) {
 	}
 	out := unpriv.Run(t, "TestUnprivileged", files, time.Minute)
 	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "unpriv_hardening_test.go") {
+		if strings.Contains(line, "entry_points_unprivileged_test.go") {
 			t.Log(strings.TrimSpace(line))
 		}
 	}

@@ -2,9 +2,11 @@ package perfbuf_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/bpfstream/bpfstream/internal/testing/leakcheck"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
@@ -38,15 +40,11 @@ func TestOnLostPanic(t *testing.T) {
 					}
 				},
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer c.Close()
 
 			// Overflow the 4 KiB buffer of CPU 0 while nobody reads.
-			if err := p.Run(0, 1000); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, p.Run(0, 1000))
 			seen := map[uint64]int{}
 			handler := func(r transport.Record) error {
 				seen[seqOf(t, r.Sample)]++
@@ -58,27 +56,19 @@ func TestOnLostPanic(t *testing.T) {
 			_ = c.Consume(ctx, handler)
 			cancel()
 			delivered := len(seen)
-			if delivered == 0 || delivered >= 1000 {
-				t.Fatalf("%d of 1000 samples fit in a 4 KiB buffer", delivered)
-			}
-			if err := p.Run(0, 10); err != nil {
-				t.Fatal(err)
-			}
+			require.True(t, delivered > 0 && delivered < 1000, "%d of 1000 samples fit in a 4 KiB buffer", delivered)
+			require.NoError(t, p.Run(0, 10))
 			var got any
 			func() {
 				defer func() { got = recover() }()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
 				err := c.Consume(ctx, handler)
-				t.Errorf("Consume returned %v, want the OnLost panic", err)
+				assert.Failf(t, "Consume returned", "got %v, want the OnLost panic", err)
 			}()
-			if got != any(want) {
-				t.Fatalf("recovered %#v, want OnLost's panic value", got)
-			}
+			require.Same(t, want, got, "recovered %#v, want OnLost's panic value", got)
 			lost := c.Stats().Lost
-			if lost == 0 {
-				t.Fatal("OnLost was called but Stats.Lost is 0")
-			}
+			require.NotZero(t, lost, "OnLost was called but Stats.Lost is 0")
 
 			// Consume again: the 10 new samples arrive, once each.
 			ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
@@ -92,21 +82,15 @@ func TestOnLostPanic(t *testing.T) {
 				}
 				return nil
 			})
-			if !errors.Is(err, streamtest.ErrDone) {
-				t.Fatalf("Consume after the OnLost panic: %v (%d of %d samples)", err, len(seen), delivered+10)
-			}
+			require.ErrorIs(t, err, streamtest.ErrDone, "Consume after the OnLost panic (%d of %d samples)", len(seen), delivered+10)
 			for seq, n := range seen {
-				if n > 1 {
-					t.Errorf("seq %d handed over %d times", seq, n)
-				}
+				assert.LessOrEqual(t, n, 1, "seq %d handed over %d times", seq, n)
 			}
 			s := c.Stats()
-			if s.Lost != lost {
-				t.Errorf("Stats.Lost went from %d to %d: the loss was counted again after the panic (%d OnLost calls)", lost, s.Lost, reports)
-			}
-			if attempted := streamtest.Attempted(t, p); s.Records+s.Lost != attempted && uint64(len(seen))+s.Lost != attempted {
-				t.Errorf("delivered %d (Stats.Records %d) + lost %d != attempted %d", len(seen), s.Records, s.Lost, attempted)
-			}
+			assert.Equal(t, lost, s.Lost, "Stats.Lost changed: the loss was counted again after the panic (%d OnLost calls)", reports)
+			attempted := streamtest.Attempted(t, p)
+			assert.True(t, s.Records+s.Lost == attempted || uint64(len(seen))+s.Lost == attempted,
+				"delivered %d (Stats.Records %d) + lost %d != attempted %d", len(seen), s.Records, s.Lost, attempted)
 		})
 	}
 }
@@ -114,8 +98,6 @@ func TestOnLostPanic(t *testing.T) {
 func seqOf(t *testing.T, sample []byte) uint64 {
 	t.Helper()
 	h, err := producer.ParseHeader(sample)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return h.Seq
 }

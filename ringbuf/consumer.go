@@ -145,6 +145,7 @@ func (c *Consumer) Close() error {
 		c.hold.Close()
 	}
 	err := c.rd.close()
+	c.drops.freeze()
 	for _, m := range c.owned {
 		err = errors.Join(err, m.Close())
 	}

@@ -38,7 +38,7 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	counters := core.NewCounters(int(m.MaxEntries()))
+	counters := core.NewCounters(cpuSlots(readOnline(), int(m.MaxEntries())))
 	var rd backend
 	switch opts.Backend {
 	case BackendNative:
@@ -88,11 +88,13 @@ func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core
 func recordCPU(r transport.Record) int { return int(r.CPU) }
 
 // Stats implements transport.Consumer. Lost and LostPerCPU are the kernel's
-// counts, so LostKnown is always true.
+// counts, so LostKnown is always true. LostPerCPU has one entry per CPU
+// up to the last online one (not one per slot of the map). BufferBytes is 0 once the
+// consumer is closed: its buffers are released.
 func (c *Consumer) Stats() transport.Stats {
 	s := c.counters.Snapshot()
 	s.LostKnown = true
-	s.BufferBytes = uint64(c.rd.bufferBytes())
+	c.lc.Do(func() { s.BufferBytes = uint64(c.rd.bufferBytes()) })
 	return s
 }
 

@@ -43,10 +43,8 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	switch opts.Backend {
 	case BackendNative:
 		rd, err = newNativeBackend(m, opts, counters)
-	case BackendCilium:
-		rd, err = newCiliumBackend(m, opts, counters)
 	default:
-		return nil, fmt.Errorf("perfbuf: unknown Backend %d: %w", opts.Backend, transport.ErrInvalidOptions)
+		rd, err = newCiliumBackend(m, opts, counters)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("perfbuf: open reader: %w", core.WrapPermission(err, core.CapPerfmon))

@@ -72,12 +72,10 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	switch {
 	case opts.Backend == BackendNative:
 		rd, err = newNativeBackend(rings, opts, counters)
-	case opts.Backend == BackendCilium && len(rings) == 1:
+	case len(rings) == 1:
 		rd, err = newCiliumBackend(rings[0].m, opts, counters)
-	case opts.Backend == BackendCilium:
-		return nil, fmt.Errorf("ringbuf: only BackendNative reads several rings: %w", transport.ErrInvalidOptions)
 	default:
-		return nil, fmt.Errorf("ringbuf: unknown Backend %d: %w", opts.Backend, transport.ErrInvalidOptions)
+		return nil, fmt.Errorf("ringbuf: open %d rings with BackendCilium: only BackendNative reads several rings; leave Backend unset: %w", len(rings), transport.ErrInvalidOptions)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))

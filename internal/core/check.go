@@ -44,3 +44,10 @@ func WrapPermission(err error, need Need) error {
 	}
 	return err
 }
+
+// BadOption is the error for an option outside its allowed range: it names
+// the field (as "Options.WakeupBytes"), its value and what is allowed, and
+// matches transport.ErrInvalidOptions. pkg prefixes it ("perfbuf").
+func BadOption(pkg, field string, value any, want string) error {
+	return fmt.Errorf("%s: %s is %v, want %s: %w", pkg, field, value, want, transport.ErrInvalidOptions)
+}

@@ -38,7 +38,7 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	counters := core.NewCounters(cpuSlots(readOnline(), int(m.MaxEntries())))
+	counters := core.NewCounters(cpuSlots(core.ReadOnline(), int(m.MaxEntries())))
 	var rd backend
 	switch opts.Backend {
 	case BackendNative:

@@ -1,19 +1,12 @@
 package perfbuf
 
-import (
-	"os"
-	"strconv"
-	"strings"
-)
-
-// onlinePath lists the online CPUs, as "0-3,6".
-const onlinePath = "/sys/devices/system/cpu/online"
+import "github.com/bpfstream/bpfstream/internal/core"
 
 // onlineCPUs counts the CPUs below max that are online, which are the ones
 // that get a buffer. It falls back to max when sysfs cannot tell.
 func onlineCPUs(max int) int {
 	n := 0
-	ok := eachOnline(readOnline(), max, func(int) { n++ })
+	ok := core.EachOnline(core.ReadOnline(), max, func(int) { n++ })
 	if !ok {
 		return max
 	}
@@ -28,41 +21,8 @@ func onlineCPUs(max int) int {
 // It falls back to max when sysfs cannot tell.
 func cpuSlots(online string, max int) int {
 	n := 0
-	if !eachOnline(online, max, func(cpu int) { n = cpu + 1 }) {
+	if !core.EachOnline(online, max, func(cpu int) { n = cpu + 1 }) {
 		return max
 	}
 	return n
-}
-
-func readOnline() string {
-	b, err := os.ReadFile(onlinePath)
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
-
-// eachOnline calls f for each CPU below max in the list online, and reports
-// whether the list could be parsed.
-func eachOnline(online string, max int, f func(cpu int)) bool {
-	online = strings.TrimSpace(online)
-	if online == "" {
-		return false
-	}
-	for _, part := range strings.Split(online, ",") {
-		lo, hi, found := strings.Cut(part, "-")
-		first, err1 := strconv.Atoi(lo)
-		last := first
-		var err2 error
-		if found {
-			last, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		for cpu := first; cpu <= last && cpu < max; cpu++ {
-			f(cpu)
-		}
-	}
-	return true
 }

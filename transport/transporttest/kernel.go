@@ -12,7 +12,6 @@ import (
 
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
-	"github.com/bpfstream/bpfstream/internal/wakeup"
 	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"
 )
@@ -106,7 +105,7 @@ func NewKernelProducer(m *ebpf.Map, opts KernelProducerOptions) (*KernelProducer
 		MaxSampleSize: opts.VarSampleSize,
 		Map:           m,
 		Drops:         opts.DropCounter,
-		Wakeup:        wakeup.Policy(opts.Wakeup),
+		Wakeup:        opts.Wakeup,
 		WakeupBytes:   opts.WakeupBytes,
 	}
 	if m.Type() == ebpf.RingBuf {

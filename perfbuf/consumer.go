@@ -7,16 +7,14 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/internal/glue"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
 // Consumer reads one perf event array. It implements transport.Consumer.
 type Consumer struct {
-	lc       *core.Lifecycle
-	counters *core.Counters
-	rd       backend
-	hold     *reorder.Holder // nil without Options.Reorder
+	g  *glue.Consumer
+	rd backend
 }
 
 // backend is a perf buffer reader plugged into the shared consume loop.
@@ -49,12 +47,8 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("perfbuf: open reader: %w", core.WrapPermission(err, core.CapPerfmon))
 	}
-	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd}
-	if opts.Reorder != nil {
-		stage := reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, onlineCPUs(int(m.MaxEntries())))
-		c.hold = reorder.NewHolder(stage, recordCPU, counters)
-	}
-	return c, nil
+	stage := glue.Stage{Options: opts.Reorder, Streams: onlineCPUs(int(m.MaxEntries())), Key: recordCPU}
+	return &Consumer{g: glue.New("perfbuf", rd, counters, stage), rd: rd}, nil
 }
 
 // Consume implements transport.Consumer. Record.CPU is the CPU whose buffer
@@ -63,24 +57,14 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 // With Options.Reorder, records pass through the re-ordering stage first and
 // own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "perfbuf", h, c.loop)
-	}
-	return c.loop(ctx, h, c.counters)
+	return c.g.Consume(ctx, h)
 }
 
 // ConsumeBatches implements transport.Consumer. The native reader hands h
 // up to 256 consecutive records of one buffer per call, read in place; the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "perfbuf", core.PerRecord(h), c.loop)
-	}
-	return core.LoopBatches(ctx, "perfbuf", c.lc, c.rd, c.counters, h)
-}
-
-func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
-	return core.Loop(ctx, "perfbuf", c.lc, c.rd, counters, h)
+	return c.g.ConsumeBatches(ctx, h)
 }
 
 func recordCPU(r transport.Record) int { return int(r.CPU) }
@@ -90,9 +74,9 @@ func recordCPU(r transport.Record) int { return int(r.CPU) }
 // up to the last online one (not one per slot of the map). BufferBytes is 0 once the
 // consumer is closed: its buffers are released.
 func (c *Consumer) Stats() transport.Stats {
-	s := c.counters.Snapshot()
+	s := c.g.Snapshot()
 	s.LostKnown = true
-	c.lc.Do(func() { s.BufferBytes = uint64(c.rd.bufferBytes()) })
+	c.g.WhileOpen(func() { s.BufferBytes = uint64(c.rd.bufferBytes()) })
 	return s
 }
 
@@ -100,20 +84,9 @@ func (c *Consumer) Stats() transport.Stats {
 func (c *Consumer) Kind() transport.Kind { return transport.KindPerfbuf }
 
 // Done implements transport.Consumer.
-func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
+func (c *Consumer) Done() <-chan struct{} { return c.g.Done() }
 
 // Close implements transport.Consumer. It removes the buffers it installed
 // from the map (BPF writes then fail with ENOENT; see the package doc for
 // consumers sharing a map) and releases them; the map stays open.
-func (c *Consumer) Close() error {
-	if !c.lc.Close() {
-		return nil
-	}
-	if c.hold != nil {
-		c.hold.Close()
-	}
-	if err := c.rd.close(); err != nil {
-		return fmt.Errorf("perfbuf: close: %w", err)
-	}
-	return nil
-}
+func (c *Consumer) Close() error { return c.g.Close(c.rd.close) }

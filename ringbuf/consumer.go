@@ -8,7 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/internal/glue"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -16,12 +16,10 @@ func recordSource(r transport.Record) int { return int(r.Source) }
 
 // Consumer reads one BPF ring buffer. It implements transport.Consumer.
 type Consumer struct {
-	lc       *core.Lifecycle
-	counters *core.Counters
-	drops    *dropCounter
-	rd       backend
-	hold     *reorder.Holder // nil without Options.Reorder
-	owned    []*ebpf.Map     // inner maps opened by NewArrayOfMaps
+	g     *glue.Consumer
+	drops *dropCounter
+	rd    backend
+	owned []*ebpf.Map // inner maps opened by NewArrayOfMaps
 }
 
 // backend is a ring reader plugged into the shared consume loop.
@@ -80,12 +78,8 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))
 	}
-	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
-	if opts.Reorder != nil {
-		stage := reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(rings))
-		c.hold = reorder.NewHolder(stage, recordSource, counters)
-	}
-	return c, nil
+	stage := glue.Stage{Options: opts.Reorder, Streams: len(rings), Key: recordSource}
+	return &Consumer{g: glue.New("ringbuf", rd, counters, stage), rd: rd, drops: drops}, nil
 }
 
 // Consume implements transport.Consumer: it hands each record to h in commit
@@ -94,31 +88,21 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 // With Options.Reorder (several rings), records pass through the
 // re-ordering stage first and own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "ringbuf", h, c.loop)
-	}
-	return c.loop(ctx, h, c.counters)
+	return c.g.Consume(ctx, h)
 }
 
 // ConsumeBatches implements transport.Consumer. The native reader hands h
 // up to 256 consecutive records of one buffer per call, read in place; the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "ringbuf", core.PerRecord(h), c.loop)
-	}
-	return core.LoopBatches(ctx, "ringbuf", c.lc, c.rd, c.counters, h)
-}
-
-func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
-	return core.Loop(ctx, "ringbuf", c.lc, c.rd, counters, h)
+	return c.g.ConsumeBatches(ctx, h)
 }
 
 // Stats implements transport.Consumer.
 func (c *Consumer) Stats() transport.Stats {
-	s := c.counters.Snapshot()
+	s := c.g.Snapshot()
 	s.BufferBytes = uint64(c.rd.size())
-	c.lc.Do(func() { s.PendingBytes = uint64(c.rd.pending()) })
+	c.g.WhileOpen(func() { s.PendingBytes = uint64(c.rd.pending()) })
 	// The counters' Lost holds only records a re-ordering stage held
 	// when the consumer closed; the program's drop counter has the rest.
 	lost, known := c.drops.sum()
@@ -131,24 +115,17 @@ func (c *Consumer) Stats() transport.Stats {
 func (c *Consumer) Kind() transport.Kind { return transport.KindRingbuf }
 
 // Done implements transport.Consumer.
-func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
+func (c *Consumer) Done() <-chan struct{} { return c.g.Done() }
 
 // Close implements transport.Consumer. It releases the reader's mmap and
 // epoll instance; the ring map and drop counter stay open.
 func (c *Consumer) Close() error {
-	if !c.lc.Close() {
-		return nil
-	}
-	if c.hold != nil {
-		c.hold.Close()
-	}
-	err := c.rd.close()
-	c.drops.freeze()
-	for _, m := range c.owned {
-		err = errors.Join(err, m.Close())
-	}
-	if err != nil {
-		return fmt.Errorf("ringbuf: close: %w", err)
-	}
-	return nil
+	return c.g.Close(func() error {
+		err := c.rd.close()
+		c.drops.freeze()
+		for _, m := range c.owned {
+			err = errors.Join(err, m.Close())
+		}
+		return err
+	})
 }

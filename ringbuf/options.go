@@ -17,7 +17,10 @@ type Options struct {
 	// DropCounter is the BPF program's count of samples it failed to
 	// reserve or output (see the package doc for the convention). When
 	// set, Stats.Lost is the sum of its slots and Stats.LostKnown is true.
-	// The consumer does not close it.
+	// The consumer does not close it. Stats.Lost never decreases: Close
+	// reads the counter a last time and keeps that count, so the map may
+	// be closed after the consumer; a map closed while the consumer is open
+	// leaves the last count read, with LostKnown false.
 	DropCounter *ebpf.Map
 	// DrainInterval, when positive, makes the consumer drain the ring at
 	// least this often even when the kernel sends no wake-up: needed for

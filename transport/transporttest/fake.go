@@ -20,7 +20,11 @@ var ErrFull = errors.New("transporttest: fake buffer full, sample counted as los
 // poison is the byte that overwrites a lent sample once its handler returns.
 const poison = 0xA5
 
-// FakeOptions configure a Fake. The zero value is valid.
+// FakeOptions configure a Fake. The zero value is valid. NewFake has no error
+// result: a Fake built with invalid options (a negative Capacity, a Kind
+// that is none of transport's) fails every Emit, EmitRecord, EmitLost,
+// Consume and ConsumeBatches with an error matching
+// transport.ErrInvalidOptions that names the field.
 type FakeOptions struct {
 	// Kind is what Fake.Kind reports. Zero means transport.KindFake; set
 	// transport.KindPerfbuf or KindRingbuf to exercise code that looks at
@@ -60,6 +64,7 @@ type FakeOptions struct {
 // NewFake.
 type Fake struct {
 	opts     FakeOptions
+	invalid  error // why opts are invalid; nil when they are valid
 	lc       *core.Lifecycle
 	counters *core.Counters
 	src      fakeSource
@@ -94,7 +99,22 @@ func NewFake(opts FakeOptions) *Fake {
 		wake:     make(chan struct{}, 1),
 	}
 	f.src.f = f
+	f.invalid = opts.check()
 	return f
+}
+
+// check returns why o is invalid, nil when it is valid.
+func (o FakeOptions) check() error {
+	bad := func(field string, value any, want string) error {
+		return core.BadOption("transporttest: fake", "FakeOptions."+field, value, want)
+	}
+	if o.Capacity < 0 {
+		return bad("Capacity", o.Capacity, "0 (no bound) or more")
+	}
+	if o.Kind < transport.KindUnknown || o.Kind > transport.KindFake {
+		return bad("Kind", o.Kind, "0 (KindFake), KindPerfbuf, KindRingbuf or KindFake")
+	}
+	return nil
 }
 
 // Emit queues a copy of sample, with CPU transport.NoCPU and Source 0. It
@@ -129,6 +149,10 @@ func (f *Fake) EmitRecord(r transport.Record) error {
 		f.mu.Unlock()
 		return fmt.Errorf("transporttest: emit: %w", transport.ErrClosed)
 	}
+	if f.invalid != nil {
+		f.mu.Unlock()
+		return f.invalid
+	}
 	f.emitted++
 	if f.opts.Capacity > 0 && f.waitingLocked() >= f.opts.Capacity {
 		f.counters.AddLost(int(r.CPU), 1)
@@ -151,6 +175,9 @@ func (f *Fake) EmitLost(n uint64) error {
 	defer f.mu.Unlock()
 	if f.closed {
 		return fmt.Errorf("transporttest: emit lost: %w", transport.ErrClosed)
+	}
+	if f.invalid != nil {
+		return f.invalid
 	}
 	f.counters.AddLost(transport.NoCPU, n)
 	return nil
@@ -188,6 +215,9 @@ func (f *Fake) WaitDelivered(ctx context.Context) error {
 // the order emitted, then blocks for more, until ctx is done, Close is called
 // or h returns an error. Record.Sample is valid only until h returns.
 func (f *Fake) Consume(ctx context.Context, h transport.Handler) error {
+	if f.invalid != nil {
+		return f.invalid
+	}
 	if h == nil {
 		// Let the loop report it like every transport does.
 		return core.Loop(ctx, "transporttest: fake", f.lc, &f.src, f.counters, nil)
@@ -205,6 +235,9 @@ func (f *Fake) Consume(ctx context.Context, h transport.Handler) error {
 // ConsumeBatches implements transport.Consumer. The Fake hands over one
 // record per call, borrowed (and poisoned) like Consume's.
 func (f *Fake) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
+	if f.invalid != nil {
+		return f.invalid
+	}
 	if h == nil {
 		return core.LoopBatches(ctx, "transporttest: fake", f.lc, &f.src, f.counters, nil)
 	}

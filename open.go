@@ -12,8 +12,9 @@ import (
 	"github.com/bpfstream/bpfstream/transport"
 )
 
-// Options configure Open. Set only the options of the map's transport: Open
-// refuses options for the other one, which would have no effect.
+// Options configure Open. Only the options of the map's transport apply, so
+// a caller that does not know the map's type may set both; options for the
+// other transport only are refused, as they would have no effect.
 type Options struct {
 	// Perfbuf configures the consumer of a perf event array.
 	Perfbuf perfbuf.Options
@@ -25,8 +26,8 @@ type Options struct {
 // perfbuf consumer and a ring buffer a ringbuf consumer. Any other type is an
 // error matching transport.ErrMapType, a nil or closed map one matching
 // transport.ErrInvalidOptions, as are options set for the other transport
-// (Perfbuf options for a ring buffer, or Ringbuf options for a perf event
-// array). The consumer does not take ownership of m: close the consumer
+// only (Perfbuf options and no Ringbuf options for a ring buffer, or the
+// reverse for a perf event array). The consumer does not take ownership of m: close the consumer
 // before the map.
 func Open(m *ebpf.Map, opts Options) (transport.Consumer, error) {
 	if err := core.CheckMap("bpfstream: open", m, ebpf.PerfEventArray, ebpf.RingBuf); err != nil {
@@ -34,12 +35,12 @@ func Open(m *ebpf.Map, opts Options) (transport.Consumer, error) {
 	}
 	switch m.Type() {
 	case ebpf.PerfEventArray:
-		if err := unused("Ringbuf", opts.Ringbuf, m); err != nil {
+		if err := unused("Ringbuf", opts.Ringbuf, "Perfbuf", opts.Perfbuf, m); err != nil {
 			return nil, err
 		}
 		return perfbuf.New(m, opts.Perfbuf)
 	case ebpf.RingBuf:
-		if err := unused("Perfbuf", opts.Perfbuf, m); err != nil {
+		if err := unused("Perfbuf", opts.Perfbuf, "Ringbuf", opts.Ringbuf, m); err != nil {
 			return nil, err
 		}
 		return ringbuf.New(m, opts.Ringbuf)
@@ -47,12 +48,13 @@ func Open(m *ebpf.Map, opts Options) (transport.Consumer, error) {
 	return nil, fmt.Errorf("bpfstream: open: map type %s: %w", m.Type(), transport.ErrMapType)
 }
 
-// unused refuses options set for the transport that m is not: the caller
-// meant another map, or expects an effect that would silently not happen.
-func unused(field string, opts any, m *ebpf.Map) error {
-	if reflect.ValueOf(opts).IsZero() {
+// unused refuses options set only for the transport that m is not (other):
+// the caller meant another map, or expects an effect that would silently
+// not happen. Options for both transports are for a map of either type.
+func unused(other string, otherOpts any, own string, ownOpts any, m *ebpf.Map) error {
+	if reflect.ValueOf(otherOpts).IsZero() || !reflect.ValueOf(ownOpts).IsZero() {
 		return nil
 	}
-	return fmt.Errorf("bpfstream: open: Options.%s is set, but the map is a %s, read with the options of its own transport; leave Options.%s unset: %w",
-		field, m.Type(), field, transport.ErrInvalidOptions)
+	return fmt.Errorf("bpfstream: open: only Options.%s is set, but the map is a %s, read with Options.%s; set those, or both for a map of either type: %w",
+		other, m.Type(), own, transport.ErrInvalidOptions)
 }

@@ -16,8 +16,9 @@ import (
 )
 
 // TestOpenRefusesOptionsOfTheOtherTransport: options for the transport the
-// map is not would have no effect; Open refuses them (before, it ignored
-// them and opened the consumer).
+// map is not, and none for its own, would have no effect; Open refuses them
+// (before, it ignored them and opened the consumer). Options for both are
+// for a map of either type, and accepted.
 func TestOpenRefusesOptionsOfTheOtherTransport(t *testing.T) {
 	privileged.Require(t)
 	rb, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: uint32(os.Getpagesize())})
@@ -46,7 +47,7 @@ func TestOpenRefusesOptionsOfTheOtherTransport(t *testing.T) {
 			t.Errorf("Open of a %v with %s set: accepted", tc.m.Type(), tc.field)
 			continue
 		}
-		if !errors.Is(err, transport.ErrInvalidOptions) || !strings.Contains(err.Error(), tc.field+" is set") {
+		if !errors.Is(err, transport.ErrInvalidOptions) || !strings.Contains(err.Error(), "only "+tc.field+" is set") {
 			t.Errorf("Open of a %v with %s set: %v", tc.m.Type(), tc.field, err)
 		}
 	}
@@ -60,6 +61,8 @@ func TestOpenRefusesOptionsOfTheOtherTransport(t *testing.T) {
 		{pb, bpfstream.Options{Perfbuf: perfbuf.Options{PerCPUBytes: 1 << 16}}},
 		{rb, bpfstream.Options{}},
 		{pb, bpfstream.Options{}},
+		{rb, bpfstream.Options{Perfbuf: perfbuf.Options{PerCPUBytes: 1 << 16}, Ringbuf: ringbuf.Options{DrainInterval: 1}}},
+		{pb, bpfstream.Options{Perfbuf: perfbuf.Options{PerCPUBytes: 1 << 16}, Ringbuf: ringbuf.Options{DrainInterval: 1}}},
 	} {
 		c, err := bpfstream.Open(tc.m, tc.opts)
 		if err != nil {

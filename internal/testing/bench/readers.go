@@ -59,10 +59,12 @@ func open(path Path, p *producer.Producer, cfg Config) (reader, error) {
 	case Libbpf:
 		return openLibbpf(p, cfg, interval)
 	}
-	c, err := bpfstream.Open(p.Map(), bpfstream.Options{
-		Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer, WakeupBytes: perfWatermark(cfg), DrainInterval: interval},
-		Ringbuf: bpfring.Options{DrainInterval: interval, Coalesce: cfg.Coalesce},
-	})
+	// Only the map's own options: Open refuses the other transport's alone.
+	opts := bpfstream.Options{Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer, WakeupBytes: perfWatermark(cfg), DrainInterval: interval}}
+	if cfg.Producer.Kind.Ringbuf() {
+		opts = bpfstream.Options{Ringbuf: bpfring.Options{DrainInterval: interval, Coalesce: cfg.Coalesce}}
+	}
+	c, err := bpfstream.Open(p.Map(), opts)
 	if err != nil {
 		return nil, err
 	}

@@ -17,11 +17,22 @@ var ErrShortSample = errors.New("event: short sample")
 type ShortSampleError struct {
 	// Got is the length of the sample, Want the size of the type.
 	Got, Want int
+	// Type is the Go type decoded (as reflect.Type.String gives it).
+	Type string
 }
 
-// Error says both sizes.
+// Error names the type and says both sizes.
 func (e *ShortSampleError) Error() string {
-	return fmt.Sprintf("event: short sample: %d bytes, want at least %d", e.Got, e.Want)
+	return fmt.Sprintf("%s: the sample has %d bytes, want at least %d; does the program write this type? %s",
+		decoding(e.Type), e.Got, e.Want, ErrShortSample)
+}
+
+// decoding is the start of a decode error's text.
+func decoding(typ string) string {
+	if typ == "" {
+		return "event: decode"
+	}
+	return "event: decode " + typ
 }
 
 // Is reports whether target is [ErrShortSample].
@@ -38,6 +49,7 @@ var ErrNilDestination = errors.New("event: nil destination")
 // is safe for concurrent use.
 type Decoder[T any] struct {
 	size  int
+	name  string    // T, for errors
 	exact int       // with Strict, the only sample length accepted; else 0
 	bools []uintptr // offsets of bool fields, normalised to 0/1
 	errs  atomic.Uint64
@@ -52,12 +64,9 @@ type Decoder[T any] struct {
 func NewDecoder[T any](opts ...Option) (*Decoder[T], error) {
 	var zero T
 	t := reflect.TypeOf(&zero).Elem()
-	d := &Decoder[T]{size: int(t.Size())}
-	if err := walk(t, t.String(), 0, &d.bools); err != nil {
-		return nil, err
-	}
-	if d.size == 0 {
-		return nil, fmt.Errorf("event: %s has size 0: %w", t, ErrUnsupportedType)
+	d := &Decoder[T]{size: int(t.Size()), name: t.String()}
+	if err := checkLayout(t, &d.bools); err != nil {
+		return nil, fmt.Errorf("event: decode %s: %w", t, err)
 	}
 	o, err := parseOptions(opts)
 	if err != nil {
@@ -67,6 +76,18 @@ func NewDecoder[T any](opts ...Option) (*Decoder[T], error) {
 		d.exact = transportLen(o.kind, d.size)
 	}
 	return d, nil
+}
+
+// checkLayout checks that t has a fixed layout and a size, and records the
+// offsets of its bools. Its errors say what to use instead.
+func checkLayout(t reflect.Type, bools *[]uintptr) error {
+	if err := walk(t, t.String(), 0, bools); err != nil {
+		return err
+	}
+	if t.Size() == 0 {
+		return fmt.Errorf("the type has size 0; decode a struct of the fields the program writes: %w", ErrUnsupportedType)
+	}
+	return nil
 }
 
 // walk checks that t has a fixed layout and records the offsets of its bools.
@@ -102,7 +123,20 @@ func walk(t reflect.Type, path string, off uintptr, bools *[]uintptr) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("event: %s has kind %s: %w", path, t.Kind(), ErrUnsupportedType)
+	return fmt.Errorf("%s has kind %s, which has no fixed size; %s: %w", path, t.Kind(), instead(t.Kind()), ErrUnsupportedType)
+}
+
+// instead says what to use in place of a field of kind k.
+func instead(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Uint, reflect.Uintptr:
+		return "use the sized integer of the C field (int32, int64, uint32, uint64)"
+	case reflect.String:
+		return "use a [N]byte array of the C field's size, and cut it at the first 0"
+	case reflect.Slice:
+		return "use a [N]T array of the C field's size, or decode a variable tail with NewVarDecoder"
+	}
+	return "use fixed-size types: sized integers, floats, bools, and arrays and structs of them"
 }
 
 // Size returns the number of bytes a sample must have: unsafe.Sizeof(T).

@@ -48,11 +48,8 @@ func layoutOf(t reflect.Type) ([]span, error) {
 		return s.([]span), nil
 	}
 	var bools []uintptr
-	if err := walk(t, t.String(), 0, &bools); err != nil {
-		return nil, err
-	}
-	if t.Size() == 0 {
-		return nil, fmt.Errorf("event: %s has size 0: %w", t, ErrUnsupportedType)
+	if err := checkLayout(t, &bools); err != nil {
+		return nil, fmt.Errorf("event: encode %s: %w", t, err)
 	}
 	var spans []span
 	addSpans(t, 0, &spans)

@@ -28,7 +28,7 @@ func ExampleDecoder() {
 	fmt.Println(err)
 	// Output:
 	// 4242 true /usr/bin/true
-	// event: short sample: 100 bytes, want at least 532
+	// event: decode event.Exec: the sample has 100 bytes, want at least 532; does the program write this type? event: short sample
 }
 
 func ExampleNewDecoder() {
@@ -50,7 +50,7 @@ func ExampleNewDecoder() {
 	fmt.Println(err)
 	// Output:
 	// 16
-	// event: struct { Name string }.Name has kind string: event: type has no fixed layout
+	// event: decode struct { Name string }: struct { Name string }.Name has kind string, which has no fixed size; use a [N]byte array of the C field's size, and cut it at the first 0: event: type has no fixed layout
 }
 
 func ExampleHandler() {

@@ -46,7 +46,7 @@ func ExampleNewVarDecoder() {
 	fmt.Println("decode errors:", dec.Errors())
 	// Output:
 	// pid 42: "GET /index.html" (15 bytes)
-	// event: inconsistent tail length: sample of 12 bytes, Len declares 23
+	// event: decode event_test.msg: the sample has 12 bytes, Len declares 23; is the length field the right one? event: inconsistent tail length
 	// decode errors: 2
 }
 

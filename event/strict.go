@@ -17,11 +17,14 @@ type SampleSizeError struct {
 	// Got is the length of the sample; Want is the length a sample of the
 	// type has on the transport (its size plus the transport's padding).
 	Got, Want int
+	// Type is the Go type decoded (as reflect.Type.String gives it).
+	Type string
 }
 
-// Error says both sizes.
+// Error names the type and says both sizes.
 func (e *SampleSizeError) Error() string {
-	return fmt.Sprintf("event: sample of %d bytes, want exactly %d", e.Got, e.Want)
+	return fmt.Sprintf("%s: the sample has %d bytes, want exactly %d; does the program write this type? %s",
+		decoding(e.Type), e.Got, e.Want, ErrSampleSize)
 }
 
 // Is reports whether target is [ErrSampleSize].
@@ -83,10 +86,10 @@ func transportLen(kind transport.Kind, size int) int {
 // checkLen returns the error for a sample of n bytes, nil when it decodes.
 func (d *Decoder[T]) checkLen(n int) error {
 	if n < d.size {
-		return &ShortSampleError{Got: n, Want: d.size}
+		return &ShortSampleError{Got: n, Want: d.size, Type: d.name}
 	}
 	if d.exact > 0 && n != d.exact {
-		return &SampleSizeError{Got: n, Want: d.exact}
+		return &SampleSizeError{Got: n, Want: d.exact, Type: d.name}
 	}
 	return nil
 }

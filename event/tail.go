@@ -73,14 +73,18 @@ type TailLengthError struct {
 	Got, Want int
 	// Header is the size of the header.
 	Header int
+	// Type is the Go type of the header (as reflect.Type.String gives it).
+	Type string
 }
 
-// Error says the lengths.
+// Error names the type and says the lengths.
 func (e *TailLengthError) Error() string {
 	if e.Want < e.Header {
-		return fmt.Sprintf("event: inconsistent tail length: %s declares a sample of %d bytes, less than its %d-byte header", e.Field, e.Want, e.Header)
+		return fmt.Sprintf("%s: %s declares a sample of %d bytes, less than its %d-byte header; is the length field the right one? %s",
+			decoding(e.Type), e.Field, e.Want, e.Header, ErrTailLength)
 	}
-	return fmt.Sprintf("event: inconsistent tail length: sample of %d bytes, %s declares %d", e.Got, e.Field, e.Want)
+	return fmt.Sprintf("%s: the sample has %d bytes, %s declares %d; is the length field the right one? %s",
+		decoding(e.Type), e.Got, e.Field, e.Want, ErrTailLength)
 }
 
 // Is reports whether target is [ErrTailLength].

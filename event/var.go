@@ -101,7 +101,7 @@ func (d *VarDecoder[H]) Decode(b []byte) (H, []byte, error) {
 func (d *VarDecoder[H]) end(b []byte) (int, error) {
 	size := d.hdr.size
 	if len(b) < size {
-		return 0, &ShortSampleError{Got: len(b), Want: size}
+		return 0, &ShortSampleError{Got: len(b), Want: size, Type: d.hdr.name}
 	}
 	if d.tail.kind == tailRemaining {
 		return len(b), nil
@@ -115,11 +115,11 @@ func (d *VarDecoder[H]) end(b []byte) (int, error) {
 		}
 	}
 	if want < size || want > len(b) {
-		return 0, &TailLengthError{Field: d.field.name, Got: len(b), Want: want, Header: size}
+		return 0, &TailLengthError{Field: d.field.name, Got: len(b), Want: want, Header: size, Type: d.hdr.name}
 	}
 	if d.exact != transport.KindUnknown {
 		if n := transportLen(d.exact, want); len(b) != n {
-			return 0, &SampleSizeError{Got: len(b), Want: n}
+			return 0, &SampleSizeError{Got: len(b), Want: n, Type: d.hdr.name}
 		}
 	}
 	return want, nil

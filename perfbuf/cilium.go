@@ -17,15 +17,11 @@ import (
 // ciliumBackend reads through cilium/ebpf's perf.Reader: the reference
 // implementation, which copies each sample out of the buffer.
 type ciliumBackend struct {
-	unfinished bool // b.rec was being handed over when its handler panicked
-	closed     atomic.Bool
-	rd         *perf.Reader
-	array      *ring.PerfArray // the handle rd installs its perf events through
-	rec        perf.Record
-	counters   *core.Counters
-	timer      core.DrainTimer
-	onLost     func(cpu int, n uint64)
-	nBytes     int
+	core.CopyDrain[perf.Record]
+	rd     *perf.Reader
+	array  *ring.PerfArray // the handle rd installs its perf events through
+	nBytes int
+	closed atomic.Bool
 }
 
 func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
@@ -43,44 +39,24 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 		_ = array.Close()
 		return nil, restoreErrno(err)
 	}
+	onLost := opts.OnLost
 	return &ciliumBackend{
-		rd:       rd,
-		array:    array,
-		counters: counters,
-		timer:    core.DrainTimer{Interval: opts.DrainInterval},
-		onLost:   opts.OnLost,
-		nBytes:   rd.BufferSize() * onlineCPUs(int(m.MaxEntries())),
+		CopyDrain: core.NewCopyDrain(rd, perf.ErrFlushed, opts.DrainInterval, counters,
+			func(rec *perf.Record) (transport.Record, bool) {
+				if rec.LostSamples > 0 {
+					counters.AddLost(rec.CPU, rec.LostSamples)
+					if onLost != nil {
+						onLost(rec.CPU, rec.LostSamples)
+					}
+					return transport.Record{}, false
+				}
+				return transport.Record{Sample: rec.RawSample, CPU: int32(rec.CPU)}, true
+			},
+			func(rec *perf.Record) int { return rec.Remaining }),
+		rd:     rd,
+		array:  array,
+		nBytes: rd.BufferSize() * onlineCPUs(int(m.MaxEntries())),
 	}, nil
-}
-
-func (b *ciliumBackend) Drain(emit *core.Emitter) error {
-	// We are the reader's only caller, so it is idle and SetDeadline
-	// does not wait for its lock.
-	if b.unfinished {
-		// The handler of b.rec panicked: the reader has taken it out of
-		// the buffer, so hand it over again before reading on.
-		return b.emit(emit)
-	}
-	b.timer.Arm(b.rd.SetDeadline)
-	for first := true; ; first = false {
-		if err := b.rd.ReadInto(&b.rec); err != nil {
-			return b.timer.ReadError(err, perf.ErrFlushed)
-		}
-		if first {
-			b.counters.Wakeups.Add(1)
-		}
-		if b.rec.LostSamples > 0 {
-			b.counters.AddLost(b.rec.CPU, b.rec.LostSamples)
-			if b.onLost != nil {
-				b.onLost(b.rec.CPU, b.rec.LostSamples)
-			}
-		} else if err := b.emit(emit); err != nil {
-			return err
-		}
-		if b.rec.Remaining == 0 {
-			return nil
-		}
-	}
 }
 
 func (b *ciliumBackend) Interrupt() { _ = b.rd.Flush() }
@@ -122,12 +98,3 @@ type errnoError struct {
 
 func (e *errnoError) Error() string   { return e.err.Error() }
 func (e *errnoError) Unwrap() []error { return []error{e.err, e.errno} }
-
-// emit hands b.rec's sample over. b.unfinished stays set when the handler
-// panics, so that the next Drain hands the same record over again.
-func (b *ciliumBackend) emit(emit *core.Emitter) error {
-	b.unfinished = true
-	err := emit.Emit(transport.Record{Sample: b.rec.RawSample, CPU: int32(b.rec.CPU)})
-	b.unfinished = false
-	return err
-}

@@ -7,16 +7,14 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/internal/glue"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
 // Consumer reads one perf event array. It implements [transport.Consumer].
 type Consumer struct {
-	lc       *core.Lifecycle
-	counters *core.Counters
-	rd       backend
-	hold     *reorder.Holder // nil without Options.Reorder
+	g  *glue.Consumer
+	rd backend
 }
 
 // backend is a perf buffer reader plugged into the shared consume loop.
@@ -29,7 +27,7 @@ type backend interface {
 	close() error
 }
 
-// New returns a [Consumer] for m, which must be a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
+// New returns a Consumer for m, which must be a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
 // It creates one buffer per online CPU and installs them in m. The consumer
 // does not take ownership of m.
 func New(m *ebpf.Map, opts Options) (*Consumer, error) {
@@ -40,66 +38,55 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	counters := core.NewCounters(int(m.MaxEntries()))
+	counters := core.NewCounters(cpuSlots(core.ReadOnline(), int(m.MaxEntries())))
 	var rd backend
 	switch opts.Backend {
 	case BackendNative:
 		rd, err = newNativeBackend(m, opts, counters)
-	case BackendCilium:
-		rd, err = newCiliumBackend(m, opts, counters)
 	default:
-		return nil, fmt.Errorf("perfbuf: unknown Backend %d: %w", opts.Backend, transport.ErrInvalidOptions)
+		rd, err = newCiliumBackend(m, opts, counters)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("perfbuf: open reader: %w", core.WrapPermission(err, core.CapPerfmon))
 	}
-	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd}
-	if opts.Reorder != nil {
-		stage := reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, onlineCPUs(int(m.MaxEntries())))
-		c.hold = reorder.NewHolder(stage, recordCPU, counters)
-	}
-	return c, nil
+	stage := glue.Stage{Options: opts.Reorder, Streams: onlineCPUs(int(m.MaxEntries())), Key: recordCPU}
+	return &Consumer{g: glue.New("perfbuf", rd, counters, stage), rd: rd}, nil
 }
 
 // Consume implements [transport.Consumer]. Record.CPU is the CPU whose buffer
 // held the sample; Record.Sample is valid only until h returns.
 //
-// With [Options.Reorder], records pass through the re-ordering stage first and
+// With Options.Reorder, records pass through the re-ordering stage first and
 // own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	return c.ConsumeTo(ctx, transport.Receiver{Record: h})
+	return c.g.Consume(ctx, h)
 }
 
 // ConsumeBatches implements [transport.Consumer]. The native reader hands h
 // up to 256 consecutive records of one buffer per call, read in place; the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
-	return c.ConsumeTo(ctx, core.BatchReceiver(h))
+	return c.g.ConsumeBatches(ctx, h)
 }
 
 // ConsumeTo implements [transport.ConsumerTo]. The native reader lends its
 // batches to a receiver that borrows them; the cilium/ebpf reader and a
 // re-ordering stage hand over one record per call and lend nothing.
 func (c *Consumer) ConsumeTo(ctx context.Context, r transport.Receiver) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "perfbuf", r, c.loop)
-	}
-	return c.loop(ctx, r, c.counters)
-}
-
-func (c *Consumer) loop(ctx context.Context, r transport.Receiver, counters *core.Counters) error {
-	return core.LoopTo(ctx, "perfbuf", c.lc, c.rd, counters, r)
+	return c.g.ConsumeTo(ctx, r)
 }
 
 func recordCPU(r transport.Record) int { return int(r.CPU) }
 
 // Stats implements [transport.Consumer]. Lost and LostPerCPU are the kernel's
 // counts, so LostKnown is true, except after Close where the losses still
-// pending then cannot be known (see the package doc).
+// pending then cannot be known (see the package doc). LostPerCPU has one entry per CPU
+// up to the last online one (not one per slot of the map). BufferBytes is 0 once the
+// consumer is closed: its buffers are released.
 func (c *Consumer) Stats() transport.Stats {
-	s := c.counters.Snapshot()
+	s := c.g.Snapshot()
 	s.LostKnown = c.rd.lostKnown()
-	s.BufferBytes = uint64(c.rd.bufferBytes())
+	c.g.WhileOpen(func() { s.BufferBytes = uint64(c.rd.bufferBytes()) })
 	return s
 }
 
@@ -107,20 +94,9 @@ func (c *Consumer) Stats() transport.Stats {
 func (c *Consumer) Kind() transport.Kind { return transport.KindPerfbuf }
 
 // Done implements [transport.Consumer].
-func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
+func (c *Consumer) Done() <-chan struct{} { return c.g.Done() }
 
 // Close implements [transport.Consumer]. It removes the buffers it installed
 // from the map (BPF writes then fail with ENOENT; see the package doc for
 // consumers sharing a map) and releases them; the map stays open.
-func (c *Consumer) Close() error {
-	if !c.lc.Close() {
-		return nil
-	}
-	if c.hold != nil {
-		c.hold.Close()
-	}
-	if err := c.rd.close(); err != nil {
-		return fmt.Errorf("perfbuf: close: %w", err)
-	}
-	return nil
-}
+func (c *Consumer) Close() error { return c.g.Close(c.rd.close) }

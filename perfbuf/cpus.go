@@ -1,41 +1,34 @@
 package perfbuf
 
-import (
-	"os"
-	"strconv"
-	"strings"
-)
+import "github.com/bpfstream/bpfstream/internal/core"
 
 // onlineCPUs counts the CPUs below max that are online, which are the ones
-// that get a buffer.
+// that get a buffer. It falls back to max when sysfs cannot tell.
 func onlineCPUs(max int) int { return len(onlineCPUList(max)) }
 
 // onlineCPUList lists the CPUs below max that are online. It falls back to
 // every CPU below max when sysfs cannot tell.
 func onlineCPUList(max int) []int {
-	all := make([]int, max)
-	for i := range all {
-		all[i] = i
-	}
-	b, err := os.ReadFile("/sys/devices/system/cpu/online")
-	if err != nil {
-		return all
-	}
 	var cpus []int
-	for _, part := range strings.Split(strings.TrimSpace(string(b)), ",") {
-		lo, hi, found := strings.Cut(part, "-")
-		first, err1 := strconv.Atoi(lo)
-		last := first
-		var err2 error
-		if found {
-			last, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil {
-			return all
-		}
-		for cpu := first; cpu <= last && cpu < max; cpu++ {
-			cpus = append(cpus, cpu)
+	if !core.EachOnline(core.ReadOnline(), max, func(cpu int) { cpus = append(cpus, cpu) }) {
+		cpus = make([]int, max)
+		for i := range cpus {
+			cpus[i] = i
 		}
 	}
 	return cpus
+}
+
+// cpuSlots is the length of Stats.LostPerCPU for a map of max slots: one
+// past the highest online CPU below max, the last that gets a buffer. A
+// system may declare many more possible CPUs than it has (hot-plug slots of
+// a virtual machine), and cilium/ebpf sizes perf event arrays by those: one
+// loss counter per slot would export a series per CPU that cannot exist.
+// It falls back to max when sysfs cannot tell.
+func cpuSlots(online string, max int) int {
+	n := 0
+	if !core.EachOnline(online, max, func(cpu int) { n = cpu + 1 }) {
+		return max
+	}
+	return n
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/reorder"
 	"github.com/bpfstream/bpfstream/transport"
 )
@@ -60,33 +61,44 @@ const DefaultDrainInterval = 100 * time.Millisecond
 // kernel's page counts; nobody needs 1 GiB per CPU.
 const maxPerCPUBytes = 1 << 30
 
-// withDefaults validates o and fills in defaults.
+// maxSampleBytes is the largest sample the kernel can write: a perf record's
+// size is a u16, and holds an 8-byte header, the 4-byte size and the sample
+// padded to 8 bytes.
+const maxSampleBytes = 0xffff&^7 - 8 - 4
+
+// withDefaults validates every field of o, and fills in defaults. This is
+// the only check of a consumer's options: the readers take them as given.
 func (o Options) withDefaults() (Options, error) {
+	bad := func(field string, value any, want string) error {
+		return core.BadOption("perfbuf", "Options."+field, value, want)
+	}
+	if o.PerCPUBytes < 0 || o.PerCPUBytes > maxPerCPUBytes {
+		return o, bad("PerCPUBytes", o.PerCPUBytes, fmt.Sprintf("0 (DefaultPerCPUBytes) to %d", maxPerCPUBytes))
+	}
 	if o.PerCPUBytes == 0 {
 		o.PerCPUBytes = DefaultPerCPUBytes
 	}
-	if o.PerCPUBytes < 0 || o.PerCPUBytes > maxPerCPUBytes {
-		return o, fmt.Errorf("perfbuf: PerCPUBytes %d out of range (1..%d): %w", o.PerCPUBytes, maxPerCPUBytes, transport.ErrInvalidOptions)
+	size := RoundedSize(o.PerCPUBytes)
+	if most := (size - 8) / minRecordBytes; o.WakeupEvents < 0 || o.WakeupEvents > most {
+		return o, bad("WakeupEvents", o.WakeupEvents, fmt.Sprintf("0 (every sample) to %d, the most samples a %d-byte buffer holds", most, size))
 	}
-	if o.WakeupEvents < 0 || o.WakeupBytes < 0 || o.DrainInterval < 0 {
-		return o, fmt.Errorf("perfbuf: negative WakeupEvents, WakeupBytes or DrainInterval: %w", transport.ErrInvalidOptions)
+	if o.WakeupBytes < 0 || o.WakeupBytes >= size {
+		return o, bad("WakeupBytes", o.WakeupBytes, fmt.Sprintf("0 (off) to %d, below the %d-byte buffer", size-1, size))
 	}
 	if o.WakeupEvents > 0 && o.WakeupBytes > 0 {
-		return o, fmt.Errorf("perfbuf: WakeupEvents and WakeupBytes are exclusive: %w", transport.ErrInvalidOptions)
+		return o, fmt.Errorf("perfbuf: Options.WakeupEvents (%d) and Options.WakeupBytes (%d) are both set; set one of them: %w", o.WakeupEvents, o.WakeupBytes, transport.ErrInvalidOptions)
 	}
-	if size := RoundedSize(o.PerCPUBytes); o.WakeupBytes >= size {
-		return o, fmt.Errorf("perfbuf: WakeupBytes %d must be below the per-CPU buffer size %d: %w", o.WakeupBytes, size, transport.ErrInvalidOptions)
+	if o.DrainInterval < 0 {
+		return o, bad("DrainInterval", o.DrainInterval, "0 (the default) or more")
 	}
-	if o.MaxSampleBytes < 0 {
-		return o, fmt.Errorf("perfbuf: negative MaxSampleBytes %d: %w", o.MaxSampleBytes, transport.ErrInvalidOptions)
+	if o.MaxSampleBytes < 0 || o.MaxSampleBytes > maxSampleBytes {
+		return o, bad("MaxSampleBytes", o.MaxSampleBytes, fmt.Sprintf("0 (no check) to %d, the largest sample the kernel writes", maxSampleBytes))
 	}
-	if need := MinPerCPUBytes(o.MaxSampleBytes); o.MaxSampleBytes > 0 && RoundedSize(o.PerCPUBytes) < need {
-		return o, fmt.Errorf("perfbuf: a per-CPU buffer of %d bytes cannot hold a %d-byte sample with a lost-sample report: PerCPUBytes must be at least %d: %w",
-			RoundedSize(o.PerCPUBytes), o.MaxSampleBytes, need, transport.ErrInvalidOptions)
+	if need := MinPerCPUBytes(o.MaxSampleBytes); o.MaxSampleBytes > 0 && size < need {
+		return o, bad("PerCPUBytes", o.PerCPUBytes, fmt.Sprintf("at least %d: a %d-byte buffer cannot hold a %d-byte sample (Options.MaxSampleBytes) with the kernel's lost-sample report", need, size, o.MaxSampleBytes))
 	}
-	if most := (RoundedSize(o.PerCPUBytes) - 8) / minRecordBytes; o.WakeupEvents > most {
-		return o, fmt.Errorf("perfbuf: WakeupEvents %d can never be reached: a per-CPU buffer of %d bytes holds at most %d samples: %w",
-			o.WakeupEvents, RoundedSize(o.PerCPUBytes), most, transport.ErrInvalidOptions)
+	if o.Backend != BackendNative && o.Backend != BackendCilium {
+		return o, bad("Backend", int(o.Backend), "BackendNative or BackendCilium")
 	}
 	if o.DrainInterval == 0 && (o.WakeupEvents > 1 || o.WakeupBytes > 0) {
 		o.DrainInterval = DefaultDrainInterval

@@ -8,7 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/reorder"
+	"github.com/bpfstream/bpfstream/internal/glue"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -16,12 +16,10 @@ func recordSource(r transport.Record) int { return int(r.Source) }
 
 // Consumer reads one BPF ring buffer. It implements [transport.Consumer].
 type Consumer struct {
-	lc       *core.Lifecycle
-	counters *core.Counters
-	drops    *dropCounter
-	rd       backend
-	hold     *reorder.Holder // nil without Options.Reorder
-	owned    []*ebpf.Map     // inner maps opened by NewArrayOfMaps
+	g     *glue.Consumer
+	drops *dropCounter
+	rd    backend
+	owned []*ebpf.Map // inner maps opened by NewArrayOfMaps
 }
 
 // backend is a ring reader plugged into the shared consume loop.
@@ -34,7 +32,7 @@ type backend interface {
 	close() error
 }
 
-// New returns a [Consumer] for m, which must be a BPF_MAP_TYPE_RINGBUF without
+// New returns a Consumer for m, which must be a BPF_MAP_TYPE_RINGBUF without
 // BPF_F_RB_OVERWRITE (an overwrite-mode ring is refused with an error
 // matching [transport.ErrMapType]: its producer may overwrite a record while
 // it is being read). The consumer does not take ownership of m: close it
@@ -72,59 +70,46 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	switch {
 	case opts.Backend == BackendNative:
 		rd, err = newNativeBackend(rings, opts, counters)
-	case opts.Backend == BackendCilium && len(rings) == 1:
+	case len(rings) == 1:
 		rd, err = newCiliumBackend(rings[0].m, opts, counters)
-	case opts.Backend == BackendCilium:
-		return nil, fmt.Errorf("ringbuf: only BackendNative reads several rings: %w", transport.ErrInvalidOptions)
 	default:
-		return nil, fmt.Errorf("ringbuf: unknown Backend %d: %w", opts.Backend, transport.ErrInvalidOptions)
+		return nil, fmt.Errorf("ringbuf: open %d rings with BackendCilium: only BackendNative reads several rings; leave Backend unset: %w", len(rings), transport.ErrInvalidOptions)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: open reader: %w", core.WrapPermission(err, core.CapBPF))
 	}
-	c := &Consumer{lc: core.NewLifecycle(), counters: counters, rd: rd, drops: drops}
-	if opts.Reorder != nil {
-		stage := reorder.New(opts.Reorder.Timestamp, opts.Reorder.Window, len(rings))
-		c.hold = reorder.NewHolder(stage, recordSource, counters)
-	}
-	return c, nil
+	stage := glue.Stage{Options: opts.Reorder, Streams: len(rings), Key: recordSource}
+	return &Consumer{g: glue.New("ringbuf", rd, counters, stage), rd: rd, drops: drops}, nil
 }
 
 // Consume implements [transport.Consumer]: it hands each record to h in commit
 // order, with CPU -1. Record.Sample is valid only until h returns.
 //
-// With [Options.Reorder] (several rings), records pass through the
+// With Options.Reorder (several rings), records pass through the
 // re-ordering stage first and own their bytes.
 func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
-	return c.ConsumeTo(ctx, transport.Receiver{Record: h})
+	return c.g.Consume(ctx, h)
 }
 
 // ConsumeBatches implements [transport.Consumer]. The native reader hands h
 // up to 256 consecutive records of one buffer per call, read in place; the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
-	return c.ConsumeTo(ctx, core.BatchReceiver(h))
+	return c.g.ConsumeBatches(ctx, h)
 }
 
 // ConsumeTo implements [transport.ConsumerTo]. The native reader lends its
 // batches to a receiver that borrows them; the cilium/ebpf reader and a
 // re-ordering stage hand over one record per call and lend nothing.
 func (c *Consumer) ConsumeTo(ctx context.Context, r transport.Receiver) error {
-	if c.hold != nil {
-		return c.hold.Consume(ctx, "ringbuf", r, c.loop)
-	}
-	return c.loop(ctx, r, c.counters)
-}
-
-func (c *Consumer) loop(ctx context.Context, r transport.Receiver, counters *core.Counters) error {
-	return core.LoopTo(ctx, "ringbuf", c.lc, c.rd, counters, r)
+	return c.g.ConsumeTo(ctx, r)
 }
 
 // Stats implements [transport.Consumer].
 func (c *Consumer) Stats() transport.Stats {
-	s := c.counters.Snapshot()
+	s := c.g.Snapshot()
 	s.BufferBytes = uint64(c.rd.size())
-	c.lc.Do(func() { s.PendingBytes = uint64(c.rd.pending()) })
+	c.g.WhileOpen(func() { s.PendingBytes = uint64(c.rd.pending()) })
 	// The counters' Lost holds only records a re-ordering stage held
 	// when the consumer closed; the program's drop counter has the rest.
 	lost, known := c.drops.sum()
@@ -137,23 +122,17 @@ func (c *Consumer) Stats() transport.Stats {
 func (c *Consumer) Kind() transport.Kind { return transport.KindRingbuf }
 
 // Done implements [transport.Consumer].
-func (c *Consumer) Done() <-chan struct{} { return c.lc.Done() }
+func (c *Consumer) Done() <-chan struct{} { return c.g.Done() }
 
 // Close implements [transport.Consumer]. It releases the reader's mmap and
 // epoll instance; the ring map and drop counter stay open.
 func (c *Consumer) Close() error {
-	if !c.lc.Close() {
-		return nil
-	}
-	if c.hold != nil {
-		c.hold.Close()
-	}
-	err := c.rd.close()
-	for _, m := range c.owned {
-		err = errors.Join(err, m.Close())
-	}
-	if err != nil {
-		return fmt.Errorf("ringbuf: close: %w", err)
-	}
-	return nil
+	return c.g.Close(func() error {
+		err := c.rd.close()
+		c.drops.freeze()
+		for _, m := range c.owned {
+			err = errors.Join(err, m.Close())
+		}
+		return err
+	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/reorder"
 	"github.com/bpfstream/bpfstream/internal/ring"
 	"github.com/bpfstream/bpfstream/transport"
@@ -16,7 +17,10 @@ type Options struct {
 	// DropCounter is the BPF program's count of samples it failed to
 	// reserve or output (see the package doc for the convention). When
 	// set, Stats.Lost is the sum of its slots and Stats.LostKnown is true.
-	// The consumer does not close it.
+	// The consumer does not close it. Stats.Lost never decreases: Close
+	// reads the counter a last time and keeps that count, so the map may
+	// be closed after the consumer; a map closed while the consumer is open
+	// leaves the last count read, with LostKnown false.
 	DropCounter *ebpf.Map
 	// DrainInterval, when positive, makes the consumer drain the ring at
 	// least this often even when the kernel sends no wake-up: needed for
@@ -48,16 +52,24 @@ type Options struct {
 	Backend Backend
 }
 
-// withDefaults validates o and derives the drain timer.
+// withDefaults validates every field of o, and derives the drain timer.
+// This is the only check of a consumer's options: the readers take them as
+// given.
 func (o Options) withDefaults() (Options, error) {
+	bad := func(field string, value any, want string) error {
+		return core.BadOption("ringbuf", "Options."+field, value, want)
+	}
 	if o.DrainInterval < 0 {
-		return o, fmt.Errorf("ringbuf: negative DrainInterval %s: %w", o.DrainInterval, transport.ErrInvalidOptions)
+		return o, bad("DrainInterval", o.DrainInterval, "0 (off) or more")
 	}
 	if o.Coalesce < 0 || o.Coalesce > 0 && o.Coalesce < ring.MinCoalesce {
-		return o, fmt.Errorf("ringbuf: Coalesce %s: want 0 (off) or at least %s: %w", o.Coalesce, ring.MinCoalesce, transport.ErrInvalidOptions)
+		return o, bad("Coalesce", o.Coalesce, fmt.Sprintf("0 (off) or at least %s", ring.MinCoalesce))
+	}
+	if o.Backend != BackendNative && o.Backend != BackendCilium {
+		return o, bad("Backend", int(o.Backend), "BackendNative or BackendCilium")
 	}
 	if o.Coalesce > 0 && o.Backend != BackendNative {
-		return o, fmt.Errorf("ringbuf: Coalesce needs BackendNative (cilium/ebpf's reader publishes every record): %w", transport.ErrInvalidOptions)
+		return o, fmt.Errorf("ringbuf: Options.Coalesce (%s) needs BackendNative: cilium/ebpf's reader publishes every record; leave Backend unset: %w", o.Coalesce, transport.ErrInvalidOptions)
 	}
 	d, err := reorder.DrainTimer(o.Reorder, "ringbuf", o.DrainInterval)
 	if err != nil {

@@ -2,19 +2,23 @@ package transport
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/bpfstream/bpfstream/internal/arena"
 )
 
 // ChannelOptions configure a [Stream] (Records, [Batches], [NewStream] and
-// event.NewStream). The zero value is valid.
+// event.NewStream). The zero value is valid. A negative or too large value
+// is an error (see [Stream]): the stream ends at once, before allocating
+// anything, and its Err matches [ErrInvalidOptions].
 type ChannelOptions struct {
 	// Buffer is how many records may wait in the stream's channel; for
 	// [Batches] it is rounded up to whole batches. Zero means [DefaultBuffer],
-	// and for borrowed batches (Borrow) [BorrowedBatches] batches.
+	// and for borrowed batches (Borrow) [BorrowedBatches] batches. At most
+	// 1<<22.
 	Buffer int
 	// BatchSize caps the records in one batch ([Batches] only). Zero means
-	// 1024: handing a batch to a receiver that waits for it costs a
+	// 1024; at most 1<<16. Handing a batch to a receiver that waits for it costs a
 	// goroutine wake-up, which a smaller batch pays more often (see
 	// BENCHMARKS.md, "Choices in the code"). A batch is sent when it is
 	// full or when the consumer has handed over everything that was
@@ -26,7 +30,8 @@ type ChannelOptions struct {
 	// copied into: for Records, chunks that records share (a record kept
 	// alive keeps its chunk alive; smaller chunks retain less memory and
 	// allocate more often); for [Batches], each batch's memory (a batch is
-	// sent early when its memory is full). Zero means 256 KiB.
+	// sent early when its memory is full). Zero means 256 KiB; at most
+	// 1 GiB.
 	ChunkBytes int
 	// Borrow makes [Batches] send borrowed batches: their records point
 	// into the kernel buffer, as on the callback path, and nothing is
@@ -63,26 +68,51 @@ type ChannelOptions struct {
 // receiver wakes up.
 const BorrowedBatches = 16
 
-func (o ChannelOptions) withDefaults() ChannelOptions {
-	if o.BatchSize <= 0 {
+// Bounds of ChannelOptions: a channel, a batch and a chunk are allocated
+// whole, so a mistyped value must be refused before it is allocated.
+const (
+	maxBuffer     = 1 << 22 // records; 128 MiB of channel
+	maxBatchSize  = 1 << 16
+	maxChunkBytes = 1 << 30
+)
+
+// check validates o and fills in defaults. Its errors match
+// ErrInvalidOptions and name the field, its value and the allowed range.
+func (o ChannelOptions) check() (ChannelOptions, error) {
+	for _, f := range []struct {
+		name       string
+		value, max int
+	}{
+		{"Buffer", o.Buffer, maxBuffer},
+		{"BatchSize", o.BatchSize, maxBatchSize},
+		{"ChunkBytes", o.ChunkBytes, maxChunkBytes},
+	} {
+		if f.value < 0 || f.value > f.max {
+			return o, fmt.Errorf("transport: stream: ChannelOptions.%s is %d, want 0 (the default) to %d: %w", f.name, f.value, f.max, ErrInvalidOptions)
+		}
+	}
+	if o.BatchSize == 0 {
 		o.BatchSize = 1024
 	}
-	if o.Buffer <= 0 {
+	if o.Buffer == 0 {
 		o.Buffer = DefaultBuffer
 		if o.Borrow {
 			o.Buffer = BorrowedBatches * o.BatchSize
 		}
 	}
-	if o.ChunkBytes <= 0 {
+	if o.ChunkBytes == 0 {
 		o.ChunkBytes = 256 << 10
 	}
-	return o
+	return o, nil
 }
 
 // Records streams c's records, one per send, each with an owned copy of its
 // bytes. See [Stream] for how it ends and what it guarantees.
 func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Record] {
-	opts = opts.withDefaults()
+	opts, err := checkStream(ctx, c, opts)
+	if err != nil {
+		return failed[Record](err)
+	}
 	a := arena.Bytes{Chunk: opts.ChunkBytes}
 	return NewStream(ctx, c, opts, func(send func(Record) error) Handler {
 		return func(r Record) error {
@@ -104,7 +134,10 @@ func Records(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[Recor
 // being gathered, at most BatchSize records, or with a plain [Consumer] the
 // rest of the handler call being sent; the stream releases it).
 func Batches(ctx context.Context, c Consumer, opts ChannelOptions) *Stream[*Batch] {
-	opts = opts.withDefaults()
+	opts, err := checkStream(ctx, c, opts)
+	if err != nil {
+		return failed[*Batch](err)
+	}
 	buffer := (opts.Buffer + opts.BatchSize - 1) / opts.BatchSize
 	return start(ctx, c, buffer, func(ctx context.Context, send func(*Batch) error) error {
 		b := batcher{

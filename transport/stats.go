@@ -24,8 +24,9 @@ type Stats struct {
 	Lost uint64
 	// LostKnown reports whether Lost covers every way a sample can be lost.
 	LostKnown bool
-	// LostPerCPU breaks Lost down by CPU for perfbuf (index = CPU); nil for
-	// ringbuf.
+	// LostPerCPU breaks Lost down by CPU for perfbuf (index = CPU, one
+	// entry per CPU up to the last online one, whatever the map's size);
+	// nil for ringbuf.
 	LostPerCPU []uint64
 	// DecodeErrors counts records that reached user space but failed to
 	// decode in a typed adapter (event package). They are also in Records.
@@ -38,7 +39,8 @@ type Stats struct {
 	// found data to drain.
 	Wakeups uint64
 	// BufferBytes is the kernel buffer memory the consumer holds: per-CPU
-	// size times CPUs with a buffer (perfbuf), or the ring sizes (ringbuf).
+	// size times CPUs with a buffer (perfbuf; 0 once the consumer is
+	// closed, as its buffers are released), or the ring sizes (ringbuf).
 	BufferBytes uint64
 	// PendingBytes is the data waiting in the ring(s) when [Stats] was taken
 	// (ringbuf only).

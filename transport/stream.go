@@ -28,7 +28,10 @@ var errStreamClosed = errors.New("stream closed")
 //     and its losses are counted in Stats.Lost. Nothing is dropped in user
 //     space while the stream runs.
 //   - The stream ends when its context is done, when Close is called on the
-//     stream or on the consumer, or when consumption fails. C is then closed
+//     stream or on the consumer, or when consumption fails. A stream given
+//     a nil context or consumer or invalid ChannelOptions has ended before
+//     it starts: C is closed and Err matches ErrInvalidOptions, naming what
+//     is wrong. C is then closed
 //     after the values already in it; receive until it is closed, then call
 //     Err, like bufio.Scanner.Err.
 //   - When the stream ends while C is full, the one value being sent (a
@@ -79,7 +82,10 @@ func (s *Stream[T]) Done() <-chan struct{} { return s.done }
 // values must not hold the record's borrowed bytes. event.NewStream is
 // built on it.
 func NewStream[T any](ctx context.Context, c Consumer, opts ChannelOptions, build func(send func(T) error) Handler) *Stream[T] {
-	opts = opts.withDefaults()
+	opts, err := checkStream(ctx, c, opts)
+	if err != nil {
+		return failed[T](err)
+	}
 	return start(ctx, c, opts.Buffer, func(ctx context.Context, send func(T) error) error {
 		return c.Consume(ctx, build(send))
 	})
@@ -89,13 +95,6 @@ func NewStream[T any](ctx context.Context, c Consumer, opts ChannelOptions, buil
 // capacity buffer, and returns the stream.
 func start[T any](ctx context.Context, c Consumer, buffer int, consume func(ctx context.Context, send func(T) error) error) *Stream[T] {
 	ch := make(chan T, buffer)
-	if ctx == nil {
-		s := &Stream[T]{C: ch, cancel: func(error) {}, done: make(chan struct{})}
-		s.err = fmt.Errorf("transport: stream: nil context: %w", ErrInvalidOptions)
-		close(ch)
-		close(s.done)
-		return s
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	s := &Stream[T]{C: ch, cancel: cancel, done: make(chan struct{})}
 	closed := c.Done()
@@ -106,6 +105,28 @@ func start[T any](ctx context.Context, c Consumer, buffer int, consume func(ctx 
 		defer cancel(nil)
 		s.err = consume(ctx, send)
 	}()
+	return s
+}
+
+// checkStream validates the arguments of a stream and fills in opts'
+// defaults.
+func checkStream(ctx context.Context, c Consumer, opts ChannelOptions) (ChannelOptions, error) {
+	if ctx == nil {
+		return opts, fmt.Errorf("transport: stream: the context is nil; pass context.Background() or your own: %w", ErrInvalidOptions)
+	}
+	if c == nil {
+		return opts, fmt.Errorf("transport: stream: the consumer is nil: %w", ErrInvalidOptions)
+	}
+	return opts.check()
+}
+
+// failed returns a stream that has already ended with err: C is closed, and
+// Err returns err.
+func failed[T any](err error) *Stream[T] {
+	ch := make(chan T)
+	close(ch)
+	s := &Stream[T]{C: ch, cancel: func(error) {}, done: make(chan struct{}), err: err}
+	close(s.done)
 	return s
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -63,8 +64,12 @@ func (c capability) heldIn(set uint64, euid int) bool {
 	return false
 }
 
-// explain names what of n the process lacks.
+// explain says what of n the process lacks, and what to do.
 func (n Need) explain() string {
+	if ns, ok := childUserNamespace(); ok {
+		return "the process runs in a user namespace (uid_map " + ns + "): BPF checks " + strings.Join(n.names(), " and ") +
+			" in the initial user namespace, and capabilities held in another one do not count; run it outside the user namespace (a container without a user namespace of its own) with them"
+	}
 	set, ok := effective()
 	euid := os.Geteuid()
 	var missing, held []string
@@ -75,12 +80,41 @@ func (n Need) explain() string {
 			missing = append(missing, c.name)
 		}
 	}
+	what := "it"
+	if len(missing) > 1 {
+		what = "them"
+	}
 	switch {
 	case !ok:
-		return "needs " + strings.Join(missing, " and ")
+		return "it needs " + strings.Join(missing, " and ") + "; grant " + what + " or run as root"
 	case len(missing) > 0:
-		return "missing " + strings.Join(missing, " and ")
+		return "missing " + strings.Join(missing, " and ") + "; grant " + what + " or run as root"
 	}
-	return "holds " + strings.Join(held, " and ") +
-		", so something else denied it: a sysctl such as kernel.perf_event_paranoid or kernel.unprivileged_bpf_disabled, a security module, or file permissions"
+	return "the process holds " + strings.Join(held, " and ") +
+		", so something else denied it: a sysctl such as kernel.perf_event_paranoid or kernel.unprivileged_bpf_disabled, a security module, file permissions, or RLIMIT_MEMLOCK on kernels before 5.11 (rlimit.RemoveMemlock)"
+}
+
+func (n Need) names() []string {
+	names := make([]string, len(n))
+	for i, c := range n {
+		names[i] = c.name
+	}
+	return names
+}
+
+// uidMapPath is where the kernel shows how the process's user namespace
+// maps user IDs.
+var uidMapPath = "/proc/self/uid_map"
+
+// childUserNamespace reports whether the process runs in a user namespace
+// other than the initial one, whose uid_map maps every ID to itself (as
+// "0 0 4294967295"), and returns that map. Capabilities held there are
+// worthless to BPF, which checks them in the initial namespace.
+func childUserNamespace() (uidMap string, ok bool) {
+	b, err := os.ReadFile(uidMapPath)
+	if err != nil {
+		return "", false
+	}
+	uidMap = strings.Join(strings.Fields(string(b)), " ")
+	return strconv.Quote(uidMap), uidMap != "0 0 4294967295"
 }

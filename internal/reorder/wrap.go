@@ -147,10 +147,10 @@ func DrainTimer(o *transport.Reorder, name string, interval time.Duration) (time
 		return interval, nil
 	}
 	if o.Timestamp == nil {
-		return 0, fmt.Errorf("%s: Reorder.Timestamp is required: %w", name, transport.ErrInvalidOptions)
+		return 0, fmt.Errorf("%s: Options.Reorder.Timestamp is nil, want the function that reads a record's timestamp: %w", name, transport.ErrInvalidOptions)
 	}
 	if o.Window < 0 {
-		return 0, fmt.Errorf("%s: negative Reorder.Window %s: %w", name, o.Window, transport.ErrInvalidOptions)
+		return 0, fmt.Errorf("%s: Options.Reorder.Window is %s, want 0 (release at once) or more: %w", name, o.Window, transport.ErrInvalidOptions)
 	}
 	if o.Window == 0 {
 		return interval, nil // nothing is held

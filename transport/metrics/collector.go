@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"sync"
 
@@ -57,6 +58,40 @@ type source struct {
 	name     string
 	consumer transport.Consumer
 	stats    func(transport.Consumer) transport.Stats
+	seen     *highWater
+}
+
+// highWater keeps the largest value of each counter a source has reported,
+// so that its counters never decrease while it is added: a ringbuf
+// consumer's loss count, read from a map its owner may close, or a WithStats
+// function, may report less than before.
+type highWater struct {
+	mu sync.Mutex
+	st transport.Stats
+}
+
+// raise returns st with every counter at least the largest value seen.
+func (h *highWater) raise(st transport.Stats) transport.Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	up := func(seen *uint64, v *uint64) {
+		*seen = max(*seen, *v)
+		*v = *seen
+	}
+	up(&h.st.Records, &st.Records)
+	up(&h.st.Bytes, &st.Bytes)
+	up(&h.st.Lost, &st.Lost)
+	up(&h.st.DecodeErrors, &st.DecodeErrors)
+	up(&h.st.Late, &st.Late)
+	up(&h.st.Wakeups, &st.Wakeups)
+	if len(st.LostPerCPU) < len(h.st.LostPerCPU) {
+		st.LostPerCPU = append(st.LostPerCPU, make([]uint64, len(h.st.LostPerCPU)-len(st.LostPerCPU))...)
+	}
+	h.st.LostPerCPU = append(h.st.LostPerCPU, make([]uint64, len(st.LostPerCPU)-len(h.st.LostPerCPU))...)
+	for i := range st.LostPerCPU {
+		up(&h.st.LostPerCPU[i], &st.LostPerCPU[i])
+	}
+	return st
 }
 
 // NewCollector returns a [Collector] without consumers.
@@ -78,27 +113,35 @@ func WithStats(f func(transport.Consumer) transport.Stats) Option {
 }
 
 // Add exports c's counters under name (the consumer label). An empty name, a
-// name already added, a nil consumer or a nil [WithStats] function is an error
-// matching [transport.ErrInvalidOptions].
+// name already added, a consumer already added (under any name: its counts
+// would be summed twice), a nil consumer or a nil [WithStats] function is an
+// error matching [transport.ErrInvalidOptions].
+//
+// The counters exported for name never decrease while it is added, even when
+// the consumer reports less than before (a ringbuf consumer whose drop
+// counter became unreadable): the Collector exports the largest value seen.
 func (col *Collector) Add(name string, c transport.Consumer, opts ...Option) error {
 	if name == "" {
-		return fmt.Errorf("metrics: empty consumer name: %w", transport.ErrInvalidOptions)
+		return fmt.Errorf("metrics: add consumer: the name is empty; give each consumer a name: %w", transport.ErrInvalidOptions)
 	}
 	if c == nil {
-		return fmt.Errorf("metrics: consumer %q is nil: %w", name, transport.ErrInvalidOptions)
+		return fmt.Errorf("metrics: add consumer %q: the consumer is nil: %w", name, transport.ErrInvalidOptions)
 	}
-	s := source{name: name, consumer: c, stats: transport.Consumer.Stats}
+	s := source{name: name, consumer: c, stats: transport.Consumer.Stats, seen: &highWater{}}
 	for _, o := range opts {
 		o(&s)
 	}
 	if s.stats == nil {
-		return fmt.Errorf("metrics: consumer %q: nil stats function: %w", name, transport.ErrInvalidOptions)
+		return fmt.Errorf("metrics: add consumer %q: the WithStats function is nil: %w", name, transport.ErrInvalidOptions)
 	}
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	for _, have := range col.sources {
 		if have.name == name {
-			return fmt.Errorf("metrics: consumer %q added twice: %w", name, transport.ErrInvalidOptions)
+			return fmt.Errorf("metrics: add consumer %q: the name is already added; remove it first or choose another: %w", name, transport.ErrInvalidOptions)
+		}
+		if sameConsumer(have.consumer, c) {
+			return fmt.Errorf("metrics: add consumer %q: the consumer is already added as %q, and would be counted twice: %w", name, have.name, transport.ErrInvalidOptions)
 		}
 	}
 	col.sources = append(col.sources, s)
@@ -136,7 +179,7 @@ func (col *Collector) Collect(ch chan<- prometheus.Metric) {
 	// Stats runs outside the lock: a ringbuf drop counter costs a syscall,
 	// and Add or Remove need not wait for it.
 	for _, s := range sources {
-		collect(ch, s.name, s.consumer.Kind().String(), s.stats(s.consumer))
+		collect(ch, s.name, s.consumer.Kind().String(), s.seen.raise(s.stats(s.consumer)))
 	}
 }
 
@@ -163,4 +206,11 @@ func collect(ch chan<- prometheus.Metric, name, kind string, st transport.Stats)
 	counter(descWakeups, st.Wakeups)
 	gauge(descPending, st.PendingBytes)
 	gauge(descBuffer, st.BufferBytes)
+}
+
+// sameConsumer reports whether a and b are the same consumer. Consumers
+// whose dynamic type cannot be compared are never the same.
+func sameConsumer(a, b transport.Consumer) bool {
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
 }

@@ -176,10 +176,10 @@ func TestCollectorAddErrors(t *testing.T) {
 		opts []metrics.Option
 		msg  string
 	}{
-		{"", fake, nil, "empty consumer name"},
-		{"a", fake, nil, `"a" added twice`},
+		{"", fake, nil, "the name is empty"},
+		{"a", fake, nil, `"a": the name is already added`},
 		{"b", nil, nil, "nil"},
-		{"c", fake, []metrics.Option{metrics.WithStats(nil)}, "nil stats function"},
+		{"c", fake, []metrics.Option{metrics.WithStats(nil)}, "the WithStats function is nil"},
 	} {
 		err := col.Add(tc.name, tc.c, tc.opts...)
 		if !errors.Is(err, transport.ErrInvalidOptions) || !strings.Contains(err.Error(), tc.msg) {

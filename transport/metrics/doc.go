@@ -52,6 +52,13 @@
 //   - bpfstream_buffer_bytes (gauge): kernel buffer memory the consumer
 //     holds (Stats.BufferBytes).
 //
+// The counters of a consumer never decrease while it is added, as Prometheus
+// requires: when a consumer reports less than before (a ringbuf consumer
+// whose drop counter its owner closed, or a WithStats function), the
+// Collector exports the largest value it has seen. A consumer is added once,
+// under one name: Add refuses it under a second name, whose series would
+// count its records twice in any sum.
+//
 // Useful alerts: rate(bpfstream_lost_total) above 0; bpfstream_lost_known
 // == 0; bpfstream_pending_bytes above half of bpfstream_buffer_bytes for a
 // while (the reader is falling behind); rate(bpfstream_records_total) at 0

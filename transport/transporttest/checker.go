@@ -65,7 +65,7 @@ func (p *problems) err(kind error) error {
 	if p.n == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %d times, e.g. %v", kind, p.n, p.some)
+	return fmt.Errorf("%d times, e.g. %v: %w", p.n, p.some, kind)
 }
 
 // Add checks one record and returns its problem (a duplicate, an order
@@ -79,11 +79,11 @@ func (c *Checker) Add(rec transport.Record) error {
 	}
 	if rec.CPU >= 0 && uint32(rec.CPU) != h.CPU {
 		c.malformed.add("seq %d from CPU %d, delivered as CPU %d", h.Seq, h.CPU, rec.CPU)
-		return fmt.Errorf("%w: seq %d emitted on CPU %d, delivered as CPU %d", ErrMalformed, h.Seq, h.CPU, rec.CPU)
+		return fmt.Errorf("seq %d emitted on CPU %d, delivered as CPU %d: %w", h.Seq, h.CPU, rec.CPU, ErrMalformed)
 	}
 	if h.Seq >= 1<<40 { // a bitset that large would be a memory problem, not a test
 		c.malformed.add("seq %d", h.Seq)
-		return fmt.Errorf("%w: seq %d is no producer's", ErrMalformed, h.Seq)
+		return fmt.Errorf("seq %d is no producer's: %w", h.Seq, ErrMalformed)
 	}
 	word, bit := h.Seq/64, h.Seq%64
 	for uint64(len(c.seen)) <= word {
@@ -91,7 +91,7 @@ func (c *Checker) Add(rec transport.Record) error {
 	}
 	if c.seen[word]&(1<<bit) != 0 {
 		c.dups.add("seq %d", h.Seq)
-		return fmt.Errorf("%w: seq %d", ErrDuplicate, h.Seq)
+		return fmt.Errorf("seq %d: %w", h.Seq, ErrDuplicate)
 	}
 	c.seen[word] |= 1 << bit
 	c.count++
@@ -103,7 +103,7 @@ func (c *Checker) Add(rec transport.Record) error {
 	c.last[h.CPU] = h.Seq
 	if ok && h.Seq < prev {
 		c.order.add("seq %d after %d on CPU %d", h.Seq, prev, h.CPU)
-		return fmt.Errorf("%w: seq %d after %d on CPU %d", ErrOutOfOrder, h.Seq, prev, h.CPU)
+		return fmt.Errorf("seq %d after %d on CPU %d: %w", h.Seq, prev, h.CPU, ErrOutOfOrder)
 	}
 	return nil
 }
@@ -141,12 +141,12 @@ func (c *Checker) Missing(produced uint64) (n uint64, some []uint64) {
 func (c *Checker) Check(produced, lost uint64) error {
 	errs := []error{c.Err()}
 	if c.max > produced {
-		errs = append(errs, fmt.Errorf("%w: seq %d delivered, but only %d produced", ErrMalformed, c.max-1, produced))
+		errs = append(errs, fmt.Errorf("seq %d delivered, but only %d produced: %w", c.max-1, produced, ErrMalformed))
 	}
 	missing, some := c.Missing(produced)
 	if missing != lost {
-		errs = append(errs, fmt.Errorf("%w: %d produced, %d delivered, %d counted lost, but %d missing (e.g. %v)",
-			ErrMissing, produced, c.count, lost, missing, some))
+		errs = append(errs, fmt.Errorf("%d produced, %d delivered, %d counted lost, but %d missing (e.g. %v): %w",
+			produced, c.count, lost, missing, some, ErrMissing))
 	}
 	return errors.Join(errs...)
 }

@@ -20,28 +20,6 @@ var ErrFull = errors.New("transporttest: fake buffer full, sample counted as los
 // poison is the byte that overwrites a lent sample once its handler returns.
 const poison = 0xA5
 
-// FakeOptions configure a [Fake]. The zero value is valid.
-type FakeOptions struct {
-	// Kind is what [Fake.Kind] reports. Zero means [transport.KindFake]; set
-	// [transport.KindPerfbuf] or KindRingbuf to exercise code that looks at
-	// the kind. It changes nothing else: the CPU of each record is what
-	// the test emits.
-	Kind transport.Kind
-	// Capacity bounds how many samples may wait to be consumed, like the
-	// size of a kernel buffer; as there, a sample stops taking room when
-	// it is handed to a handler. When that many are waiting, Emit drops the
-	// sample, counts it in Stats.Lost and returns [ErrFull]. Zero means no
-	// bound: Emit then never blocks and never drops, and the samples
-	// waiting cost memory until they are consumed.
-	Capacity int
-	// KeepLentBytes turns off poisoning. By default, once a handler
-	// returns, the [Fake] overwrites the bytes it lent in Record.Sample with
-	// 0xA5, so that a handler that keeps Record.Sample (instead of copying
-	// it) sees garbage at once, as it would under load with a real
-	// transport.
-	KeepLentBytes bool
-}
-
 // Fake is a [transport.Consumer] fed from Go code, for testing code that
 // consumes BPF events without BPF. Emit (or EmitRecord) queues a sample,
 // EmitLost counts samples as lost, and Consume hands the queued samples to its
@@ -60,6 +38,7 @@ type FakeOptions struct {
 // [NewFake].
 type Fake struct {
 	opts     FakeOptions
+	invalid  error // why opts are invalid; nil when they are valid
 	lc       *core.Lifecycle
 	counters *core.Counters
 	src      fakeSource
@@ -94,6 +73,7 @@ func NewFake(opts FakeOptions) *Fake {
 		wake:     make(chan struct{}, 1),
 	}
 	f.src.f = f
+	f.invalid = opts.check()
 	return f
 }
 
@@ -129,6 +109,10 @@ func (f *Fake) EmitRecord(r transport.Record) error {
 		f.mu.Unlock()
 		return fmt.Errorf("transporttest: emit: %w", transport.ErrClosed)
 	}
+	if f.invalid != nil {
+		f.mu.Unlock()
+		return f.invalid
+	}
 	f.emitted++
 	if f.opts.Capacity > 0 && f.waitingLocked() >= f.opts.Capacity {
 		f.counters.AddLost(int(r.CPU), 1)
@@ -151,6 +135,9 @@ func (f *Fake) EmitLost(n uint64) error {
 	defer f.mu.Unlock()
 	if f.closed {
 		return fmt.Errorf("transporttest: emit lost: %w", transport.ErrClosed)
+	}
+	if f.invalid != nil {
+		return f.invalid
 	}
 	f.counters.AddLost(transport.NoCPU, n)
 	return nil
@@ -201,6 +188,9 @@ func (f *Fake) ConsumeBatches(ctx context.Context, h transport.BatchHandler) err
 // calls r.Idle each time its queue is empty, before it waits. It hands over
 // one record per call and lends nothing.
 func (f *Fake) ConsumeTo(ctx context.Context, r transport.Receiver) error {
+	if f.invalid != nil {
+		return f.invalid
+	}
 	// A record leaves the queue once its handler has returned: a record
 	// whose handler panicked stays and is handed over again by the next
 	// Consume, as the real consumers do.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/bpfstream/bpfstream/internal/core"
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
-	"github.com/bpfstream/bpfstream/internal/wakeup"
 	"github.com/bpfstream/bpfstream/ringbuf"
 	"github.com/bpfstream/bpfstream/transport"
 )
@@ -91,38 +90,29 @@ type KernelProducer struct {
 // producer holds its own references: close it, and your maps, when done.
 // Invalid options and maps are errors matching [transport.ErrInvalidOptions].
 func NewKernelProducer(m *ebpf.Map, opts KernelProducerOptions) (*KernelProducer, error) {
-	if m == nil {
-		return nil, fmt.Errorf("transporttest: kernel producer needs a map: %w", transport.ErrInvalidOptions)
+	if m == nil || m.FD() < 0 {
+		return nil, core.CheckMap("transporttest: kernel producer", m)
+	}
+	if t := m.Type(); t != ebpf.RingBuf && t != ebpf.PerfEventArray {
+		return nil, fmt.Errorf("transporttest: kernel producer: the map is a %v, want a RingBuf or a PerfEventArray: %w", t, transport.ErrInvalidOptions)
+	}
+	if err := opts.check(m); err != nil {
+		return nil, err
 	}
 	cfg := producer.Config{
 		Kind:          producer.Perf,
-		SampleSize:    opts.SampleSize,
+		SampleSize:    max(opts.SampleSize, SampleHeaderSize),
 		MaxSampleSize: opts.VarSampleSize,
 		Map:           m,
 		Drops:         opts.DropCounter,
+		Wakeup:        opts.Wakeup,
+		WakeupBytes:   opts.WakeupBytes,
 	}
-	switch m.Type() {
-	case ebpf.RingBuf:
+	if m.Type() == ebpf.RingBuf {
 		cfg.Kind = producer.RingbufOutput
 		if opts.Reserve {
 			cfg.Kind = producer.RingbufReserve
 		}
-		if err := opts.Wakeup.Validate(opts.WakeupBytes); err != nil {
-			return nil, fmt.Errorf("transporttest: %w", err)
-		}
-		cfg.Wakeup, cfg.WakeupBytes = wakeup.Policy(opts.Wakeup), opts.WakeupBytes
-	case ebpf.PerfEventArray:
-		if opts.Reserve || opts.Wakeup != ringbuf.WakeupAdaptive || opts.WakeupBytes != 0 {
-			return nil, fmt.Errorf("transporttest: Reserve and Wakeup are for ring buffers, not a perf event array (set its wake-ups on the reader): %w", transport.ErrInvalidOptions)
-		}
-	default:
-		return nil, fmt.Errorf("transporttest: kernel producer for a %v map, want a ring buffer or a perf event array: %w", m.Type(), transport.ErrInvalidOptions)
-	}
-	if opts.CPU < 0 {
-		return nil, fmt.Errorf("transporttest: invalid CPU %d: %w", opts.CPU, transport.ErrInvalidOptions)
-	}
-	if cfg.SampleSize == 0 {
-		cfg.SampleSize = SampleHeaderSize
 	}
 	p, err := producer.Load(cfg)
 	if err != nil {
@@ -131,12 +121,12 @@ func NewKernelProducer(m *ebpf.Map, opts KernelProducerOptions) (*KernelProducer
 	return &KernelProducer{p: p, opts: opts, cpus: make(map[int]*sync.Mutex)}, nil
 }
 
-// wrapLoad classifies a load error of the internal producer.
+// wrapLoad classifies a load error of the producer's program.
 func wrapLoad(err error) error {
 	if errors.Is(err, producer.ErrConfig) || errors.Is(err, ebpf.ErrMapIncompatible) {
-		return fmt.Errorf("transporttest: %w: %w", transport.ErrInvalidOptions, err)
+		return fmt.Errorf("transporttest: kernel producer: the map does not fit the program: %w: %w", reword(err), transport.ErrInvalidOptions)
 	}
-	return fmt.Errorf("transporttest: %w", core.WrapPermission(err, core.CapBPF))
+	return fmt.Errorf("transporttest: kernel producer: load the program: %w", core.WrapPermission(reword(err), core.CapBPF))
 }
 
 // Run runs the program n times on CPU cpu, which emits exactly n samples
@@ -145,14 +135,17 @@ func wrapLoad(err error) error {
 // returns once they are all in the map. Runs on different CPUs may overlap
 // (call Run from several goroutines); runs on the same CPU take turns.
 func (p *KernelProducer) Run(cpu, n int) error {
-	if cpu < 0 || n < 0 {
-		return fmt.Errorf("transporttest: run %d samples on CPU %d: %w", n, cpu, transport.ErrInvalidOptions)
+	if n < 0 {
+		return core.BadOption("transporttest: kernel producer: run", "the sample count", n, "0 or more")
+	}
+	if err := checkCPU("the CPU to run on", cpu); err != nil {
+		return err
 	}
 	mu := p.cpuLock(cpu)
 	mu.Lock()
 	defer mu.Unlock()
 	if err := p.p.Run(cpu, n); err != nil {
-		return fmt.Errorf("transporttest: %w", core.WrapPermission(err, core.CapBPF))
+		return fmt.Errorf("transporttest: kernel producer: run %d samples on CPU %d: %w", n, cpu, core.WrapPermission(reword(err), core.CapBPF))
 	}
 	return nil
 }
@@ -173,7 +166,7 @@ func (p *KernelProducer) cpuLock(cpu int) *sync.Mutex {
 func (p *KernelProducer) Produced() (uint64, error) {
 	n, err := p.p.Attempted()
 	if err != nil {
-		return 0, fmt.Errorf("transporttest: %w", err)
+		return 0, fmt.Errorf("transporttest: kernel producer: read the sequence counter: %w", reword(err))
 	}
 	return n, nil
 }
@@ -184,7 +177,7 @@ func (p *KernelProducer) Produced() (uint64, error) {
 func (p *KernelProducer) Dropped() (uint64, error) {
 	n, err := p.p.Dropped()
 	if err != nil {
-		return 0, fmt.Errorf("transporttest: %w", err)
+		return 0, fmt.Errorf("transporttest: kernel producer: read the drop counter: %w", reword(err))
 	}
 	return n, nil
 }
@@ -209,4 +202,9 @@ func (p *KernelProducer) Seq(sample []byte) (uint64, error) {
 // Close unloads the program and drops the producer's references to the
 // maps, which stay open for their owner. It is idempotent; [Run] must not be
 // running. Afterwards the methods fail with an error matching os.ErrClosed.
-func (p *KernelProducer) Close() error { return p.p.Close() }
+func (p *KernelProducer) Close() error {
+	if err := p.p.Close(); err != nil {
+		return fmt.Errorf("transporttest: kernel producer: close: %w", reword(err))
+	}
+	return nil
+}

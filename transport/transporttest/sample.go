@@ -40,7 +40,7 @@ type SampleHeader struct {
 func ParseSampleHeader(sample []byte) (SampleHeader, error) {
 	h, err := producer.ParseHeader(sample)
 	if err != nil {
-		return SampleHeader{}, fmt.Errorf("transporttest: %w: %w", ErrMalformed, err)
+		return SampleHeader{}, fmt.Errorf("transporttest: parse the sample header: %w: %w", reword(err), ErrMalformed)
 	}
 	return SampleHeader(h), nil
 }

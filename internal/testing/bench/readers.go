@@ -118,9 +118,12 @@ func openConsumer(p *producer.Producer, cfg Config, interval time.Duration) (tra
 	if rs := p.Rings(); len(rs) > 0 {
 		return bpfring.NewMulti(rs, ropts)
 	}
+	// Only the map's own options: Open refuses the other transport's alone.
+	if cfg.Producer.Kind.Ringbuf() {
+		return bpfstream.Open(p.Map(), bpfstream.Options{Ringbuf: ropts})
+	}
 	return bpfstream.Open(p.Map(), bpfstream.Options{
 		Perfbuf: bpfperf.Options{PerCPUBytes: cfg.Buffer, WakeupBytes: perfWatermark(cfg), DrainInterval: interval},
-		Ringbuf: ropts,
 	})
 }
 

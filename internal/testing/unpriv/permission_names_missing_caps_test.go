@@ -110,7 +110,7 @@ func checkPerm(t *testing.T, op, missing string, err error) {
 		t.Errorf("%s succeeded without %s", op, missing)
 	case !errors.Is(err, transport.ErrPermission):
 		t.Errorf("%s: %v: does not match transport.ErrPermission", op, err)
-	case !strings.Contains(err.Error(), "(missing "+missing+")"):
+	case !strings.Contains(err.Error(), "missing "+missing+";"):
 		t.Errorf("%s: %v: does not name exactly %s as missing", op, err, missing)
 	default:
 		t.Logf("%s: %v", op, err)

@@ -101,13 +101,12 @@ func fuzzRingbuf(t *testing.T, mem []byte, cons uint32, ahead uint16, batched bo
 	consPos := uintptr(cons)
 	prodPos := consPos + uintptr(ahead)
 	rg := &rbRing{
-		cons:    consPos,
-		pub:     consPos,
-		consPos: &consPos,
-		prodPos: &prodPos,
-		data:    unsafe.Pointer(&mem[0]),
-		mask:    fuzzRingSize - 1,
-		size:    fuzzRingSize,
+		cons:     consPos,
+		position: position[uintptr]{at: &consPos, pub: consPos, stored: consPos},
+		prodPos:  &prodPos,
+		data:     unsafe.Pointer(&mem[0]),
+		mask:     fuzzRingSize - 1,
+		size:     fuzzRingSize,
 	}
 	r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
 	handed := 0
@@ -191,12 +190,12 @@ func fuzzPerf(t *testing.T, mem, scratch []byte, tail uint32, ahead uint16, batc
 	meta.Data_tail = start
 	meta.Data_head = start + uint64(ahead)
 	rg := &perfRing{
-		tail: start,
-		pub:  start,
-		meta: &meta,
-		data: unsafe.Pointer(&mem[0]),
-		size: fuzzRingSize,
-		mask: fuzzRingSize - 1,
+		tail:     start,
+		position: position[uint64]{at: &meta.Data_tail, pub: start, stored: start},
+		meta:     &meta,
+		data:     unsafe.Pointer(&mem[0]),
+		size:     fuzzRingSize,
+		mask:     fuzzRingSize - 1,
 	}
 	r := &Perf{p: &poller{}, scratch: scratch, opts: PerfOptions{Options: Options{}.withDefaults()}}
 	handed := 0

@@ -82,8 +82,7 @@ const batchBytes = 64 << 10
 // batches (emit.Slot, the borrowed channel API). A kept batch holds the
 // position back until it is released however short it is, and one cut short
 // costs the stream another handler call, lease and copy of its records into
-// the batch the receiver gets (at 532-byte samples, batchBytes cut a
-// 1,024-record batch into nine calls).
+// the batch the receiver gets (see BENCHMARKS.md).
 func batchSpan(emit *core.Emitter, sliceBytes int) uint64 {
 	if emit.Slot() != nil {
 		return max(batchBytes, uint64(sliceBytes))

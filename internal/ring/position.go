@@ -32,9 +32,8 @@ func (p *position[P]) init(at *P, cur P, moved func()) {
 }
 
 // store publishes pos unless it is already published. The producer reads the
-// consumer position on every reserve, so each store costs it a cache miss;
-// storing an unchanged value while the reader waited for a busy record
-// slowed the producer down 2.5x.
+// consumer position on every reserve, so each store costs it a cache miss,
+// also a store of an unchanged value (see BENCHMARKS.md).
 func (p *position[P]) store(pos P) {
 	if pos != p.pub {
 		p.pub = pos

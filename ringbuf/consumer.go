@@ -70,6 +70,8 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	counters := core.NewCounters(0)
 	var rd backend
 	switch {
+	case opts.Backend == BackendNative && opts.Shards > 1 && len(rings) > 1:
+		rd, err = newShardedBackend(rings, opts.Shards, opts, counters)
 	case opts.Backend == BackendNative:
 		rd, err = newNativeBackend(rings, opts, counters)
 	case opts.Backend == BackendCilium && len(rings) == 1:
@@ -109,10 +111,20 @@ func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler)
 	if c.hold != nil {
 		return c.hold.Consume(ctx, "ringbuf", core.PerRecord(h), c.loop)
 	}
+	if s, ok := c.rd.(*shardedBackend); ok {
+		return s.consume(ctx, c.lc, func(ctx context.Context, lc *core.Lifecycle, src core.Source) error {
+			return core.LoopBatches(ctx, "ringbuf", lc, src, c.counters, h)
+		})
+	}
 	return core.LoopBatches(ctx, "ringbuf", c.lc, c.rd, c.counters, h)
 }
 
 func (c *Consumer) loop(ctx context.Context, h transport.Handler, counters *core.Counters) error {
+	if s, ok := c.rd.(*shardedBackend); ok {
+		return s.consume(ctx, c.lc, func(ctx context.Context, lc *core.Lifecycle, src core.Source) error {
+			return core.Loop(ctx, "ringbuf", lc, src, counters, h)
+		})
+	}
 	return core.Loop(ctx, "ringbuf", c.lc, c.rd, counters, h)
 }
 

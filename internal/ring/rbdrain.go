@@ -123,7 +123,10 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 func (r *Ringbuf) choose(busy bool, stalled *time.Duration, timedOut *bool) (w wait, ok bool) {
 	if r.co.idle() {
 		// Coalescing and nothing arrived yet: another tick, still
-		// holding back, rather than epoll.
+		// holding back, rather than epoll. If it brings nothing either,
+		// the Drain ends (ErrWake), so that the loop runs its idle hook
+		// and looks at its context every tick, as after a batch.
+		*timedOut = true
 		return wait{kind: waitPause, d: r.co.tick}, true
 	}
 	waiting, lending := r.settle()

@@ -67,22 +67,12 @@ func (r *Perf) Drain(emit *core.Emitter) error {
 // round takes one slice from every buffer in the visit set, starting one
 // further each round.
 func (r *Perf) round(emit *core.Emitter) (n int, moved uint64, err error) {
-	list := r.visit.list
-	k := len(list)
-	start := r.visit.start()
-	for j := 0; j < k; j++ {
-		i := start + j
-		if i >= k {
-			i -= k
-		}
-		rn, rmoved, err := r.slice(&r.rings[list[i]], emit)
-		n += rn
-		moved += rmoved
-		if err != nil {
-			return n, moved, err
-		}
-	}
-	return n, moved, nil
+	r.visit.round(func(i int) bool {
+		rn, rmoved, rerr := r.slice(&r.rings[i], emit)
+		n, moved, err = n+rn, moved+rmoved, rerr
+		return rerr == nil
+	})
+	return n, moved, err
 }
 
 // publish stores the position of every buffer in the visit set (those it

@@ -162,23 +162,12 @@ func (r *Ringbuf) await(w wait) (timedOut bool, err error) {
 // further each round. It reports the records handed over, the bytes of ring
 // consumed, and whether a ring stopped at a record not yet committed.
 func (r *Ringbuf) round(emit *core.Emitter) (n int, moved uintptr, busy bool, err error) {
-	list := r.visit.list
-	k := len(list)
-	start := r.visit.start()
-	for j := 0; j < k; j++ {
-		i := start + j
-		if i >= k {
-			i -= k
-		}
-		rn, rmoved, rbusy, err := r.slice(&r.rings[list[i]], emit)
-		n += rn
-		moved += rmoved
-		busy = busy || rbusy
-		if err != nil {
-			return n, moved, busy, err
-		}
-	}
-	return n, moved, busy, nil
+	r.visit.round(func(i int) bool {
+		rn, rmoved, rbusy, rerr := r.slice(&r.rings[i], emit)
+		n, moved, busy, err = n+rn, moved+rmoved, busy || rbusy, rerr
+		return rerr == nil
+	})
+	return n, moved, busy, err
 }
 
 // publish stores the position of every ring in the visit set (those it did

@@ -11,7 +11,7 @@ package ring
 type visitSet struct {
 	list []int32 // buffer indices, each at most once
 	in   []bool  // in[i]: i is in list
-	next int     // where the next round starts in list, so none is always first
+	next int     // where the next round starts in list
 }
 
 // newVisitSet returns an empty set of n buffers.
@@ -34,18 +34,27 @@ func (v *visitSet) addAll() {
 	}
 }
 
-// start returns where a round over the set starts and moves it on by one.
-func (v *visitSet) start() int {
+// round calls visit for each buffer in the set, starting one further each
+// round, so that no buffer is always first, until visit returns false.
+func (v *visitSet) round(visit func(i int) bool) {
 	k := len(v.list)
 	if k == 0 {
-		return 0
+		return
 	}
 	if v.next >= k {
 		v.next = 0
 	}
-	s := v.next
+	start := v.next
 	v.next++
-	return s
+	for j := range k {
+		i := start + j
+		if i >= k {
+			i -= k
+		}
+		if !visit(int(v.list[i])) {
+			return
+		}
+	}
 }
 
 // keep removes the buffers for which stay returns false, calling stay once

@@ -38,7 +38,7 @@ func newTestRing(t *testing.T, size int, interval time.Duration) *testRing {
 		p:        p,
 		opts:     Options{Interval: interval}.withDefaults(),
 		maxBatch: uintptr(size),
-		visit:    newVisitSet(1),
+		visit:    newVisitSet(1, interval),
 		gate:     newPollGate(),
 		rings: []rbRing{{
 			position: position[uintptr]{at: &tr.cons, pub: 0, stored: 0},

@@ -103,7 +103,7 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 		last.position.init(&last.meta.Data_tail, last.tail, nil)
 		r.maxBatch += rg.size
 	}
-	r.visit = newVisitSet(len(r.rings))
+	r.visit = newVisitSet(len(r.rings), opts.Interval)
 	r.visit.addAll() // records may wait from before: no wake-up will say so
 	if r.p, err = newPoller(len(r.rings), opts.Interval); err != nil {
 		return nil, err

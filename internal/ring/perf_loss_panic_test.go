@@ -47,7 +47,7 @@ func TestPerfLossHandlerPanicBatch(t *testing.T) {
 	panics := 0
 	r := &Perf{
 		p:     p,
-		visit: newVisitSet(1),
+		visit: newVisitSet(1, 0),
 		opts: PerfOptions{Options: Options{Counters: counters}.withDefaults(), OnLost: func(int, uint64) {
 			if panics++; panics == 1 {
 				panic("OnLost")

@@ -27,6 +27,7 @@ func (r *Perf) Drain(emit *core.Emitter) error {
 			r.opts.Counters.Wakeups.Add(1)
 		}
 	}()
+	r.visit.sweep()
 	var taken uint64
 	timedOut := false
 	for {

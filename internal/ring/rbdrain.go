@@ -50,6 +50,7 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 			return err
 		}
 	}
+	r.visit.sweep()
 	var taken uintptr
 	var stalled time.Duration // waited in this Drain for busy records
 	timedOut := false

@@ -1,5 +1,7 @@
 package ring
 
+import "time"
+
 // visitSet is the buffers a Drain looks at: those epoll reported ready and
 // those the reader has not finished with (a slice cut short by its limits, a
 // record held back, a busy record, batches still lent). A wake-up then costs
@@ -12,11 +14,17 @@ type visitSet struct {
 	list []int32 // buffer indices, each at most once
 	in   []bool  // in[i]: i is in list
 	next int     // where the next round starts in list
+	// every is the drain interval (0: none) and swept when every buffer
+	// was last put in the set: sweep does it once per interval also while
+	// wake-ups from other buffers keep epoll from ever timing out.
+	every time.Duration
+	swept time.Time
 }
 
-// newVisitSet returns an empty set of n buffers.
-func newVisitSet(n int) visitSet {
-	return visitSet{list: make([]int32, 0, n), in: make([]bool, n)}
+// newVisitSet returns an empty set of n buffers, drained at least every
+// interval (0: only on wake-ups).
+func newVisitSet(n int, interval time.Duration) visitSet {
+	return visitSet{list: make([]int32, 0, n), in: make([]bool, n), every: interval}
 }
 
 // add puts buffer i in the set.
@@ -31,6 +39,17 @@ func (v *visitSet) add(i int) {
 func (v *visitSet) addAll() {
 	for i := range v.in {
 		v.add(i)
+	}
+	if v.every > 0 {
+		v.swept = time.Now()
+	}
+}
+
+// sweep puts every buffer in the set if the drain interval has passed since
+// the last time.
+func (v *visitSet) sweep() {
+	if v.every > 0 && time.Since(v.swept) >= v.every {
+		v.addAll()
 	}
 }
 

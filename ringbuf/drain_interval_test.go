@@ -41,23 +41,8 @@ func TestDrainIntervalWhileOtherRingsWake(t *testing.T) {
 		})
 	}()
 	stop := make(chan struct{})
-	produced := make(chan error, 1)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				produced <- nil
-				return
-			default:
-			}
-			if err := busy.Run(0, 4); err != nil { // wakes the consumer
-				produced <- err
-				return
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
-	}()
-	time.Sleep(2 * interval) // the consumer has looked at every ring by now
+	produced := produceFor(t, busy, stop) // wakes the consumer every millisecond
+	time.Sleep(2 * interval)              // the consumer has looked at every ring by now
 	require.NoError(t, quiet.Run(0, 100))
 	deadline := time.Now().Add(2 * time.Second)
 	for fromQuiet.Load() < 100 && time.Now().Before(deadline) {

@@ -58,8 +58,9 @@ type Options struct {
 	// Close ends every shard's drain, and Consume returns once all of them
 	// have returned (no goroutine outlives it); a cancelled context, a
 	// handler error or a failure in one shard ends all of them, and Consume
-	// returns the first error. Reorder and the channel APIs (transport.Records,
-	// transport.Batches), which need one handler goroutine, are refused.
+	// returns the first error. Reorder and transport.Batches, which need one
+	// handler goroutine, are refused; transport.Records, whose handler is
+	// not safe for concurrent calls either, must not be used with Shards.
 	// Zero or 1: one goroutine, the one that calls Consume.
 	Shards int
 }

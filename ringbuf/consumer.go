@@ -14,7 +14,7 @@ import (
 
 func recordSource(r transport.Record) int { return int(r.Source) }
 
-// Consumer reads one BPF ring buffer. It implements [transport.Consumer].
+// Consumer reads one BPF ring buffer. It implements transport.Consumer.
 type Consumer struct {
 	g     *glue.Consumer
 	drops *dropCounter
@@ -34,14 +34,14 @@ type backend interface {
 
 // New returns a Consumer for m, which must be a BPF_MAP_TYPE_RINGBUF without
 // BPF_F_RB_OVERWRITE (an overwrite-mode ring is refused with an error
-// matching [transport.ErrMapType]: its producer may overwrite a record while
+// matching transport.ErrMapType: its producer may overwrite a record while
 // it is being read). The consumer does not take ownership of m: close it
 // after the consumer.
 //
 // Closing a consumer while its Consume is still handing a record over, and
 // opening a new consumer on the same ring, is safe: the new consumer waits
 // until the old one has stopped and published its position (up to 5 s, then
-// it fails with an error matching [transport.ErrBusy]), so no record is handed
+// it fails with an error matching transport.ErrBusy), so no record is handed
 // over twice.
 func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err := core.CheckMap("ringbuf", m, ebpf.RingBuf); err != nil {
@@ -68,6 +68,8 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	counters := core.NewCounters(0)
 	var rd backend
 	switch {
+	case opts.Backend == BackendNative && opts.Shards > 1 && len(rings) > 1:
+		rd, err = newShardedBackend(rings, opts.Shards, opts, counters)
 	case opts.Backend == BackendNative:
 		rd, err = newNativeBackend(rings, opts, counters)
 	case len(rings) == 1:
@@ -82,7 +84,7 @@ func open(maps []*ebpf.Map, opts Options) (*Consumer, error) {
 	return &Consumer{g: glue.New("ringbuf", rd, counters, stage), rd: rd, drops: drops}, nil
 }
 
-// Consume implements [transport.Consumer]: it hands each record to h in commit
+// Consume implements transport.Consumer: it hands each record to h in commit
 // order, with CPU -1. Record.Sample is valid only until h returns.
 //
 // With Options.Reorder (several rings), records pass through the
@@ -91,7 +93,7 @@ func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
 	return c.g.Consume(ctx, h)
 }
 
-// ConsumeBatches implements [transport.Consumer]. The native reader hands h
+// ConsumeBatches implements transport.Consumer. The native reader hands h
 // up to 256 consecutive records of one buffer per call, read in place; the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
@@ -105,7 +107,7 @@ func (c *Consumer) ConsumeTo(ctx context.Context, r transport.Receiver) error {
 	return c.g.ConsumeTo(ctx, r)
 }
 
-// Stats implements [transport.Consumer].
+// Stats implements transport.Consumer.
 func (c *Consumer) Stats() transport.Stats {
 	s := c.g.Snapshot()
 	s.BufferBytes = uint64(c.rd.size())
@@ -118,13 +120,13 @@ func (c *Consumer) Stats() transport.Stats {
 	return s
 }
 
-// Kind implements [transport.Consumer]: KindRingbuf.
+// Kind implements transport.Consumer: KindRingbuf.
 func (c *Consumer) Kind() transport.Kind { return transport.KindRingbuf }
 
-// Done implements [transport.Consumer].
+// Done implements transport.Consumer.
 func (c *Consumer) Done() <-chan struct{} { return c.g.Done() }
 
-// Close implements [transport.Consumer]. It releases the reader's mmap and
+// Close implements transport.Consumer. It releases the reader's mmap and
 // epoll instance; the ring map and drop counter stay open.
 func (c *Consumer) Close() error {
 	return c.g.Close(func() error {

@@ -67,9 +67,14 @@
 // and drains the ring every Coalesce/2 or less instead of sleeping in epoll.
 // When the rate falls (below 4 per Coalesce/2, averaged over a few ticks) it
 // publishes everything and waits in epoll again, so a quiet producer's
-// records arrive at once. A record waits at most Coalesce/2 plus the time to
-// read the records before it, and the kernel's timer slack (50 µs by
-// default). The tick also shortens so that one fills at most a quarter of
+// records arrive at once. The bound: a record committed while the consumer
+// coalesces is handed to the handler at most one tick (Coalesce/2 or less)
+// plus the kernel's timer slack (50 µs by default) plus the time the
+// handler takes for the records read before it in the same drain after it
+// was committed; with the consumer asleep in epoll there is no added delay.
+// A tick that finds nothing ends the drain, so partial batches of a channel
+// stream and records a Reorder stage holds are released at least once per
+// tick, as after any drain. The tick also shortens so that one fills at most a quarter of
 // the smallest ring; a rate at which that would take less than 50 µs is too
 // fast for the ring to coalesce (the consumer keeps to epoll, where at such
 // rates it mostly polls without sleeping), and a tick that half fills a ring

@@ -50,6 +50,23 @@ type Options struct {
 	// Backend selects the reader implementation; the zero value is the
 	// default.
 	Backend Backend
+	// Shards, when above 1, drains the rings of a multi-ring consumer on
+	// that many goroutines (BackendNative only), each with its own epoll
+	// instance and its own share of the rings (ring i goes to shard i mod
+	// Shards): a consumer of many busy rings then uses more than one CPU.
+	//
+	// WITH SHARDS ABOVE 1, THE HANDLER IS CALLED CONCURRENTLY, from up to
+	// Shards goroutines at once, and must be safe for that. Each ring's
+	// records still come in order, on one goroutine; records of rings in
+	// different shards come in no defined order. Stats counts every shard;
+	// Close ends every shard's drain, and Consume returns once all of them
+	// have returned (no goroutine outlives it); a cancelled context, a
+	// handler error or a failure in one shard ends all of them, and Consume
+	// returns the first error. Reorder and transport.Batches, which need one
+	// handler goroutine, are refused; transport.Records, whose handler is
+	// not safe for concurrent calls either, must not be used with Shards.
+	// Zero or 1: one goroutine, the one that calls Consume.
+	Shards int
 }
 
 // withDefaults validates every field of o, and derives the drain timer.
@@ -70,6 +87,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Coalesce > 0 && o.Backend != BackendNative {
 		return o, fmt.Errorf("ringbuf: Options.Coalesce (%s) needs BackendNative: cilium/ebpf's reader publishes every record; leave Backend unset: %w", o.Coalesce, transport.ErrInvalidOptions)
+	}
+	if o.Shards < 0 || o.Shards > maxShards {
+		return o, fmt.Errorf("ringbuf: Shards %d: want 0 to %d: %w", o.Shards, maxShards, transport.ErrInvalidOptions)
+	}
+	if o.Shards > 1 && (o.Backend != BackendNative || o.Reorder != nil) {
+		return o, fmt.Errorf("ringbuf: Shards %d needs BackendNative and no Reorder (it calls the handler from several goroutines): %w", o.Shards, transport.ErrInvalidOptions)
 	}
 	d, err := reorder.DrainTimer(o.Reorder, "ringbuf", o.DrainInterval)
 	if err != nil {
@@ -94,3 +117,7 @@ const (
 	// against.
 	BackendCilium
 )
+
+// maxShards bounds Options.Shards: more goroutines than that would only
+// contend for the CPUs.
+const maxShards = 1024

@@ -60,7 +60,22 @@ func (c *Consumer) ConsumeTo(ctx context.Context, r transport.Receiver) error {
 }
 
 func (c *Consumer) loop(ctx context.Context, r transport.Receiver, counters *core.Counters) error {
+	if s, ok := c.src.(Sharded); ok {
+		return s.ConsumeShards(ctx, c.lc, r, func(ctx context.Context, lc *core.Lifecycle, src core.Source) error {
+			return core.LoopTo(ctx, c.name, lc, src, counters, r)
+		})
+	}
 	return core.LoopTo(ctx, c.name, c.lc, c.src, counters, r)
+}
+
+// Sharded is a source drained by several loops at once (ringbuf's
+// Options.Shards): ConsumeShards runs loop once for each of its sources, on
+// goroutines of its own, under the consumer's lifecycle lc, and returns when
+// every loop has returned. r is the receiver the loops feed, for the source
+// to refuse one that cannot be called from several goroutines.
+type Sharded interface {
+	core.Source
+	ConsumeShards(ctx context.Context, lc *core.Lifecycle, r transport.Receiver, loop func(ctx context.Context, lc *core.Lifecycle, src core.Source) error) error
 }
 
 // Snapshot returns the counters.

@@ -7,6 +7,15 @@
 // order they are released. The Ledger of each buffer does that bookkeeping,
 // and keeps the buffer's mapping alive after its reader is closed until the
 // last lease is released.
+//
+// The consumer position has one writer at a time, and one function that
+// writes it (the put a Ledger is made with). While no lease is out the
+// reader's goroutine calls put itself; while leases are out (Out) the reader
+// publishes through Publish, and put runs only under the Ledger's lock, from
+// the reader or from a release on any goroutine, so that a release frees the
+// buffer's space at once. Only the reader's goroutine makes Out true (a
+// lease is kept in its handler), and Out becomes false only under the lock,
+// after the last put of that period: the hand-over is ordered both ways.
 package lend
 
 import (
@@ -14,20 +23,18 @@ import (
 	"sync/atomic"
 )
 
-// Ledger tracks the leases of one buffer and publishes its consumer position
-// on their behalf. The reader calls Out on every publication and, while it
-// is true, publishes through Publish instead of storing the position itself.
+// Ledger tracks the leases of one buffer and, while they are out, publishes
+// its consumer position on the reader's behalf.
 type Ledger struct {
-	store func(pos uint64) // publishes pos to the kernel
-	idle  func()           // called when the last outstanding lease is released
+	put   func(pos uint64) // writes the position; never moves it backwards
+	moved func()           // called when a release raised the floor, the reader open
 
 	out atomic.Bool // leases are outstanding: the ledger owns publication
 
 	mu     sync.Mutex
 	spans  []span // kept spans in buffer order; spans[0] has sequence base
 	base   uint64
-	read   uint64 // the reader's position: what it would publish
-	pub    uint64 // what the ledger last stored
+	want   uint64 // the reader's position: what it would publish
 	final  func() // run by the release of the last lease after Close
 	closed bool
 }
@@ -38,16 +45,16 @@ type span struct {
 	released   bool
 }
 
-// NewLedger returns a Ledger that publishes through store. idle, if not nil,
-// is called (on the releasing goroutine, without locks held) whenever a
-// release leaves no lease outstanding while the reader is open.
-func NewLedger(store func(pos uint64), idle func()) *Ledger {
-	return &Ledger{store: store, idle: idle}
+// NewLedger returns a Ledger that publishes through put, which must never
+// move the position backwards. moved, if not nil, is called (on the
+// releasing goroutine, without locks held) whenever a release raises the
+// floor while the reader is open.
+func NewLedger(put func(pos uint64), moved func()) *Ledger {
+	return &Ledger{put: put, moved: moved}
 }
 
-// Out reports whether leases are outstanding. Only the reader's goroutine
-// makes it true (Keep runs in its handler); any goroutine may make it false.
-// A nil Ledger (a buffer that cannot lend) has none.
+// Out reports whether leases are outstanding: the reader then publishes
+// through Publish. A nil Ledger (a buffer that cannot lend) has none.
 func (l *Ledger) Out() bool { return l != nil && l.out.Load() }
 
 // Publish records that the reader has handed over everything before pos and
@@ -55,32 +62,27 @@ func (l *Ledger) Out() bool { return l != nil && l.out.Load() }
 func (l *Ledger) Publish(pos uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if pos > l.read {
-		l.read = pos
-	}
+	l.want = max(l.want, pos)
 	l.publishLocked()
 }
 
-// publishLocked stores the oldest outstanding span's start, or the reader's
-// position when none is outstanding; the position never moves backwards.
+// publishLocked puts the oldest outstanding span's start, or the reader's
+// position when none is outstanding.
 func (l *Ledger) publishLocked() {
-	target := l.read
+	target := l.want
 	if len(l.spans) > 0 {
-		target = l.spans[0].start
+		target = min(target, l.spans[0].start)
 	}
-	if target > l.pub {
-		l.store(target)
-		l.pub = target
-	}
-	// Cleared only after the store, under the lock: a reader that sees
-	// false stores its own, newer position after this one.
+	l.put(target)
+	// Cleared only after the put, under the lock: a reader that sees
+	// false puts its own, newer position after this one.
 	l.out.Store(len(l.spans) > 0)
 }
 
 // Close marks the buffer's reader closed. final frees the buffer (unmaps
 // it); Close runs it now when no lease is outstanding and reports true, or
 // else the release of the last lease runs it, after publishing the reader's
-// position.
+// last position.
 func (l *Ledger) Close(final func()) (ran bool) {
 	if l == nil {
 		final()
@@ -98,18 +100,12 @@ func (l *Ledger) Close(final func()) (ran bool) {
 	return true
 }
 
-// keep registers span [start, end), of which the reader has published up
-// to pub, and returns its lease.
-func (l *Ledger) keep(start, end, pub uint64) Lease {
+// keep registers span [start, end) and returns its lease. It runs on the
+// reader's goroutine, which has published everything before start itself.
+func (l *Ledger) keep(start, end uint64) Lease {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.spans) == 0 {
-		// No lease was out, so the reader stored pub itself: catch
-		// up. (While leases are out, the reader's publications go
-		// through Publish and l.pub is what was stored.)
-		l.pub = max(l.pub, pub)
-	}
-	l.read = max(l.read, start)
+	l.want = max(l.want, start)
 	seq := l.base + uint64(len(l.spans))
 	l.spans = append(l.spans, span{start: start, end: end})
 	l.out.Store(true)
@@ -127,7 +123,7 @@ func (l *Ledger) release(seq uint64) {
 	l.spans[i].released = true
 	n := 0
 	for n < len(l.spans) && l.spans[n].released {
-		l.read = max(l.read, l.spans[n].end)
+		l.want = max(l.want, l.spans[n].end)
 		n++
 	}
 	if n > 0 {
@@ -135,21 +131,20 @@ func (l *Ledger) release(seq uint64) {
 		l.spans = l.spans[:k]
 		l.base += uint64(n)
 	}
-	var final, idle func()
-	if len(l.spans) == 0 {
-		if l.closed {
-			final, l.final = l.final, nil
-		} else {
-			idle = l.idle
-		}
-	}
 	l.publishLocked()
+	var final, moved func()
+	switch {
+	case len(l.spans) == 0 && l.closed:
+		final, l.final = l.final, nil
+	case n > 0 && !l.closed:
+		moved = l.moved
+	}
 	l.mu.Unlock()
 	if final != nil {
 		final()
 	}
-	if idle != nil {
-		idle()
+	if moved != nil {
+		moved()
 	}
 }
 
@@ -179,14 +174,14 @@ type Slot[R any] struct {
 	// this one in exchange.
 	Swap []R
 
-	l               *Ledger
-	start, end, pub uint64
+	l          *Ledger
+	start, end uint64
 }
 
 // Offer offers the batch being handed over: its records lie in [start,
-// end) of l's buffer, whose reader has published up to pub.
-func (s *Slot[R]) Offer(l *Ledger, start, end, pub uint64) {
-	s.l, s.start, s.end, s.pub = l, start, end, pub
+// end) of l's buffer.
+func (s *Slot[R]) Offer(l *Ledger, start, end uint64) {
+	s.l, s.start, s.end = l, start, end
 }
 
 // Offered reports whether a batch is on offer. A nil Slot offers nothing.
@@ -204,5 +199,5 @@ func (s *Slot[R]) Keep() (lease Lease, ok bool) {
 	}
 	l := s.l
 	s.l = nil
-	return l.keep(s.start, s.end, s.pub), true
+	return l.keep(s.start, s.end), true
 }

@@ -48,16 +48,16 @@ func (b *batch) add(sample []byte, cpu, source int32, pos uint64) {
 }
 
 // flush hands the gathered records over; end is the buffer position after
-// the last one, pub the position the reader has published. When the handler
-// keeps the batch (the borrowed channel API), l holds the buffer's consumer
-// position back at its start until the batch is released.
-func (b *batch) flush(emit *core.Emitter, l *lend.Ledger, end, pub uint64) error {
+// the last one. When the handler keeps the batch (the borrowed channel API),
+// l holds the buffer's consumer position back at its start until the batch
+// is released.
+func (b *batch) flush(emit *core.Emitter, l *lend.Ledger, end uint64) error {
 	if len(b.recs) == 0 {
 		return nil
 	}
 	slot := emit.Slot()
 	if slot != nil {
-		slot.Offer(l, b.start, end, pub)
+		slot.Offer(l, b.start, end)
 	}
 	recs, n := b.recs, b.bytes
 	b.recs, b.bytes = b.recs[:0], 0
@@ -82,8 +82,7 @@ const batchBytes = 64 << 10
 // batches (emit.Slot, the borrowed channel API). A kept batch holds the
 // position back until it is released however short it is, and one cut short
 // costs the stream another handler call, lease and copy of its records into
-// the batch the receiver gets (at 532-byte samples, batchBytes cut a
-// 1,024-record batch into nine calls).
+// the batch the receiver gets (see BENCHMARKS.md).
 func batchSpan(emit *core.Emitter, sliceBytes int) uint64 {
 	if emit.Slot() != nil {
 		return max(batchBytes, uint64(sliceBytes))
@@ -127,3 +126,8 @@ func gather[P uint64 | uintptr, W walker[P]](rg W, recs []transport.Record, i in
 		}
 	}
 }
+
+// ahead returns the bytes from pos on to limit, or 0 when pos is already at
+// or past limit: a walk's limit computed this way cannot wrap around, where
+// limit-pos would when a skipped record took pos past limit.
+func ahead[P uint64 | uintptr](pos, limit P) P { return max(limit, pos) - pos }

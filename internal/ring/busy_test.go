@@ -38,14 +38,17 @@ func newTestRing(t *testing.T, size int, interval time.Duration) *testRing {
 		p:        p,
 		opts:     Options{Interval: interval}.withDefaults(),
 		maxBatch: uintptr(size),
+		visit:    newVisitSet(1, interval),
+		gate:     newPollGate(),
 		rings: []rbRing{{
-			consPos: &tr.cons,
-			prodPos: &tr.prod,
-			data:    unsafe.Pointer(&tr.data[0]),
-			mask:    uintptr(size - 1),
-			size:    size,
+			position: position[uintptr]{at: &tr.cons, pub: 0, stored: 0},
+			prodPos:  &tr.prod,
+			data:     unsafe.Pointer(&tr.data[0]),
+			mask:     uintptr(size - 1),
+			size:     size,
 		}},
 	}
+	tr.r.visit.addAll()
 	t.Cleanup(func() { _ = tr.r.Close() })
 	return tr
 }
@@ -167,7 +170,7 @@ func TestBusyRecordsCommittedWhileRead(t *testing.T) {
 			const size, records = 1 << 16, 4000 // 16-byte records: no wrap
 			var consPos, prodPos uintptr
 			data := make([]byte, 2*size)
-			rg := &rbRing{consPos: &consPos, prodPos: &prodPos, data: unsafe.Pointer(&data[0]), mask: size - 1, size: size}
+			rg := &rbRing{position: position[uintptr]{at: &consPos, pub: 0, stored: 0}, prodPos: &prodPos, data: unsafe.Pointer(&data[0]), mask: size - 1, size: size}
 			r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
 			var got []uint64
 			check := func(rec transport.Record) { got = append(got, binary.NativeEndian.Uint64(rec.Sample)) }

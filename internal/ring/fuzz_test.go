@@ -22,6 +22,10 @@ import (
 
 const fuzzRingSize = 4096
 
+// fuzzSliceBytes is the ring buffer reader's SliceBytes in the fuzz targets:
+// small, so that slices end inside the buffer, also after skipped records.
+const fuzzSliceBytes = 256
+
 // inBounds reports whether b lies inside mem.
 func inBounds(b, mem []byte) bool {
 	if len(b) == 0 {
@@ -64,6 +68,16 @@ func FuzzRingbufSlice(f *testing.F) {
 	f.Add(rec(fuzzRingSize), uint32(0), uint16(fuzzRingSize+8))            // longer than the ring
 	f.Add(at(fuzzRingSize-8, rec(20)), uint32(fuzzRingSize-8), uint16(32)) // wraps around the end
 	f.Add(rec(20), uint32(3), uint16(32))                                  // misaligned
+	// Records, a long discarded one that takes the reader past a slice's
+	// SliceBytes, a busy one, and records after them.
+	mixed := make([]byte, 0, 1024)
+	for _, v := range []uint32{16, 16, 1<<30 | 296, 16, 1<<31 | 16, 16, 16} {
+		r := make([]byte, recordSize(uintptr(v&ringbufMaxSample)))
+		binary.NativeEndian.PutUint32(r, v)
+		mixed = append(mixed, r...)
+	}
+	f.Add(mixed, uint32(0), uint16(len(mixed)))
+	f.Add(at(fuzzRingSize-48, mixed), uint32(fuzzRingSize-48), uint16(len(mixed)))
 	mem := guardedRing(f, fuzzRingSize, 2)
 	f.Fuzz(func(t *testing.T, data []byte, cons uint32, ahead uint16) {
 		// The two copies share their bytes: writing one fills both.
@@ -101,19 +115,25 @@ func fuzzRingbuf(t *testing.T, mem []byte, cons uint32, ahead uint16, batched bo
 	consPos := uintptr(cons)
 	prodPos := consPos + uintptr(ahead)
 	rg := &rbRing{
-		cons:    consPos,
-		pub:     consPos,
-		consPos: &consPos,
-		prodPos: &prodPos,
-		data:    unsafe.Pointer(&mem[0]),
-		mask:    fuzzRingSize - 1,
-		size:    fuzzRingSize,
+		cons:     consPos,
+		position: position[uintptr]{at: &consPos, pub: consPos, stored: consPos},
+		prodPos:  &prodPos,
+		data:     unsafe.Pointer(&mem[0]),
+		mask:     fuzzRingSize - 1,
+		size:     fuzzRingSize,
 	}
-	r := &Ringbuf{p: &poller{}, opts: Options{}.withDefaults()}
+	r := &Ringbuf{p: &poller{}, opts: Options{SliceBytes: fuzzSliceBytes}.withDefaults()}
 	handed := 0
+	var sliceStart uintptr
 	check := func(rec transport.Record) {
 		if !inBounds(rec.Sample, mem) {
 			t.Fatalf("sample of %d bytes outside the ring", len(rec.Sample))
+		}
+		// Every record a slice hands over starts within its SliceBytes.
+		hp := uintptr(unsafe.Pointer(unsafe.SliceData(rec.Sample))) - ringbufHdrSize
+		off := (hp - uintptr(unsafe.Pointer(&mem[0]))) & (fuzzRingSize - 1)
+		if rel := (off - sliceStart) & (fuzzRingSize - 1); rel >= fuzzSliceBytes {
+			t.Fatalf("record %d bytes into a slice of %d bytes", rel, fuzzSliceBytes)
 		}
 		handed++
 	}
@@ -121,6 +141,7 @@ func fuzzRingbuf(t *testing.T, mem []byte, cons uint32, ahead uint16, batched bo
 	var firstErr error
 	noFault(t, func() {
 		for range 64 {
+			sliceStart = rg.cons & (fuzzRingSize - 1)
 			n, moved, busy, err := r.slice(rg, emit)
 			if err != nil {
 				firstErr = err
@@ -191,12 +212,12 @@ func fuzzPerf(t *testing.T, mem, scratch []byte, tail uint32, ahead uint16, batc
 	meta.Data_tail = start
 	meta.Data_head = start + uint64(ahead)
 	rg := &perfRing{
-		tail: start,
-		pub:  start,
-		meta: &meta,
-		data: unsafe.Pointer(&mem[0]),
-		size: fuzzRingSize,
-		mask: fuzzRingSize - 1,
+		tail:     start,
+		position: position[uint64]{at: &meta.Data_tail, pub: start, stored: start},
+		meta:     &meta,
+		data:     unsafe.Pointer(&mem[0]),
+		size:     fuzzRingSize,
+		mask:     fuzzRingSize - 1,
 	}
 	r := &Perf{p: &poller{}, scratch: scratch, opts: PerfOptions{Options: Options{}.withDefaults()}}
 	handed := 0

@@ -10,8 +10,6 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfstream/bpfstream/internal/core"
-	"github.com/bpfstream/bpfstream/internal/lend"
 	"github.com/bpfstream/bpfstream/transport"
 )
 
@@ -32,10 +30,10 @@ type PerfOptions struct {
 
 // perfRing is one CPU's mapped buffer.
 type perfRing struct {
-	// tail is the reader's position; the kernel sees it once published to
-	// meta.Data_tail.
+	// tail is the reader's position; the kernel sees it once published
+	// (position, at meta.Data_tail).
 	tail uint64
-	pub  uint64 // the tail last stored to meta.Data_tail
+	position[uint64]
 	meta *unix.PerfEventMmapPage
 	data unsafe.Pointer
 	size uint64
@@ -43,9 +41,6 @@ type perfRing struct {
 	cpu  int
 	fd   int
 	mmap []byte
-	// lent holds the published tail back at the oldest batch a receiver
-	// keeps (see package lend).
-	lent *lend.Ledger
 	// reported is the losses the lost records handed over reported, and
 	// lostReadable whether the event tells its total (see perflost.go).
 	reported     uint64
@@ -58,11 +53,11 @@ type perfRing struct {
 type Perf struct {
 	p        *poller
 	rings    []perfRing
+	visit    visitSet // the buffers a Drain looks at (see visitSet)
 	clone    *PerfArray
 	opts     PerfOptions
 	scratch  []byte // a record that wraps around its buffer's end is copied here
 	maxBatch uint64
-	next     int
 	batch    batch // records gathered for a batch handler
 }
 
@@ -105,8 +100,15 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 			return nil, fmt.Errorf("ring: perf buffer for CPU %d: %w", cpu, err)
 		}
 		r.rings = append(r.rings, rg)
+		last := &r.rings[len(r.rings)-1]
+		// In place: its Ledger keeps it. perf buffers wake their reader
+		// by event count or watermark, not by the published tail, so a
+		// release needs no wake-up.
+		last.position.init(&last.meta.Data_tail, last.tail, nil)
 		r.maxBatch += rg.size
 	}
+	r.visit = newVisitSet(len(r.rings), opts.Interval)
+	r.visit.addAll() // records may wait from before: no wake-up will say so
 	if r.p, err = newPoller(len(r.rings), opts.Interval); err != nil {
 		return nil, err
 	}
@@ -128,6 +130,8 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 	return r, nil
 }
 
+// openPerfRing opens and maps cpu's perf event; its position is set up in
+// place by the caller.
 func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 	wakeup, bits := 1, uint64(unix.PerfBitWatermark)
 	switch {
@@ -160,13 +164,8 @@ func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 		off, size = uint64(page), uint64(opts.BufferBytes)
 	}
 	tail := atomic.LoadUint64(&meta.Data_tail)
-	// perf buffers wake their reader by event count or watermark, not by
-	// the published tail, so a lent batch needs no wake-up on release.
-	lent := lend.NewLedger(func(pos uint64) { atomic.StoreUint64(&meta.Data_tail, pos) }, nil)
-	rg := perfRing{
-		lent: lent,
+	return perfRing{
 		tail: tail,
-		pub:  tail,
 		meta: meta,
 		data: unsafe.Pointer(&mem[off]),
 		size: size,
@@ -174,9 +173,9 @@ func openPerfRing(cpu int, opts PerfOptions) (perfRing, error) {
 		cpu:  cpu,
 		fd:   fd,
 		mmap: mem,
-	}
-	rg.lostReadable = lostReadable
-	return rg, nil
+
+		lostReadable: lostReadable,
+	}, nil
 }
 
 // release frees everything; run once, when no Drain runs. Samples still
@@ -233,415 +232,3 @@ func (r *Perf) Interrupt() { r.p.wake() }
 // fail; see PerfArray.Close) and releases them, at once or, when a Drain is
 // running, as soon as it returns.
 func (r *Perf) Close() error { return errors.Join(r.clone.Close(), r.p.close(r.release)) }
-
-func (r *Perf) publish() {
-	for i := range r.rings {
-		r.rings[i].store(r.rings[i].tail)
-	}
-}
-
-// store publishes tail unless it is already published (a store costs the
-// producer a cache miss).
-func (rg *perfRing) store(tail uint64) {
-	if tail != rg.pub {
-		rg.pub = tail
-		if rg.lent.Out() {
-			rg.lent.Publish(tail)
-			return
-		}
-		// A release store is enough: perf's wake-ups count the bytes
-		// written, whatever the tail, so a reader about to sleep needs no
-		// fence.
-		storeRelease(&rg.meta.Data_tail, tail)
-	}
-}
-
-// Drain implements core.Source, as Ringbuf.Drain does, for the per-CPU
-// buffers. Lost-sample records are counted, not handed over.
-func (r *Perf) Drain(emit *core.Emitter) error {
-	if !r.p.enter() {
-		return transport.ErrClosed
-	}
-	var delivered int
-	defer func() {
-		r.publish()
-		r.p.leave()
-		if delivered > 0 {
-			r.opts.Counters.Wakeups.Add(1)
-		}
-	}()
-	var taken uint64
-	timedOut := false
-	for {
-		n, moved, err := r.round(emit)
-		delivered += n
-		taken += moved
-		if err != nil {
-			return err
-		}
-		if moved > 0 && taken < r.maxBatch && !r.p.closed.Load() {
-			continue
-		}
-		if delivered > 0 {
-			return nil
-		}
-		if r.p.closed.Load() {
-			return transport.ErrClosed
-		}
-		if moved > 0 { // only lost records
-			continue
-		}
-		if timedOut {
-			return core.ErrWake
-		}
-		// perf's poll reports a wake-up, not data: looking at every
-		// buffer (round) before waiting is what keeps data from waiting
-		// for the next wake-up.
-		ready, err := r.p.sleep(r.p.timeout)
-		if err != nil {
-			return err
-		}
-		timedOut = ready == 0
-	}
-}
-
-func (r *Perf) round(emit *core.Emitter) (n int, moved uint64, err error) {
-	k := len(r.rings)
-	start := rotate(&r.next, k)
-	for j := 0; j < k; j++ {
-		i := start + j
-		if i >= k {
-			i -= k
-		}
-		rn, rmoved, err := r.slice(&r.rings[i], emit)
-		n += rn
-		moved += rmoved
-		if err != nil {
-			return n, moved, err
-		}
-	}
-	return n, moved, nil
-}
-
-// header returns the type and size of the record at tail, checking before it
-// reads anything that the kernel's head and the reader's tail can be right:
-// tail 8-byte aligned (the kernel aligns every record, so a header never
-// wraps around the buffer's end), a whole header published, and head at most
-// the buffer's size ahead; and after reading it, that the record is at least
-// a header and lies before head. A record that passes lies in the buffer.
-func (rg *perfRing) header(tail, head uint64) (typ uint32, size uint64, err error) {
-	if tail&7 != 0 || head-tail < perfHeaderSize || head-tail > rg.size {
-		return 0, 0, fmt.Errorf("ring: perf buffer of CPU %d: tail %d, head %d in a buffer of %d bytes: %w", rg.cpu, tail, head, rg.size, ErrCorrupt)
-	}
-	hp := unsafe.Add(rg.data, tail&rg.mask)
-	typ = *(*uint32)(hp)
-	size = uint64(*(*uint16)(unsafe.Add(hp, 6)))
-	if size < perfHeaderSize || size > head-tail {
-		return 0, 0, fmt.Errorf("ring: perf buffer of CPU %d: record of %d bytes at %d, head %d: %w", rg.cpu, size, tail, head, ErrCorrupt)
-	}
-	return typ, size, nil
-}
-
-// slice hands over up to one slice of rg's records, in order, and publishes
-// the new position. It walks the buffer in runs (runRecords, runBatch) that
-// take whole samples not wrapping around the buffer's end and look at nothing
-// else; any other record (one that wraps, a lost-sample record, a corrupt
-// one) ends the run and goes through record, one at a time.
-func (r *Perf) slice(rg *perfRing, emit *core.Emitter) (n int, moved uint64, err error) {
-	tail := rg.tail
-	head := atomic.LoadUint64(&rg.meta.Data_head)
-	if head == tail {
-		return 0, 0, nil
-	}
-	start := tail
-	limitRecords := r.opts.SliceRecords
-	limitBytes := uint64(r.opts.SliceBytes)
-	publishBytes := uint64(r.opts.PublishBytes)
-	batched := emit.Batched()
-	b := &r.batch
-	for {
-		// A run takes only records that lie before head, which is at
-		// most the buffer's size ahead of an aligned tail: record checks
-		// that, reporting ErrCorrupt, for the first record it sees.
-		var rn int
-		if tail&7 == 0 && head-tail <= rg.size {
-			if batched {
-				rn, tail, err = r.runBatch(rg, emit, tail, head, start+limitBytes, limitRecords-n)
-			} else {
-				count := emit.Count()
-				tail, err = r.runRecords(rg, emit, tail, head, min(start+limitBytes, rg.pub+publishBytes), limitRecords-n)
-				rn = int(emit.Count() - count)
-			}
-			n += rn
-		}
-		if err != nil || n >= limitRecords || tail-start >= limitBytes {
-			break
-		}
-		if !batched && emit.Due() {
-			if err = emit.Checkpoint(); err != nil {
-				break
-			}
-		}
-		if r.p.closed.Load() {
-			break
-		}
-		if tail != head && (rn == 0 || !rg.takes(tail, head)) {
-			// The run stopped at a record it does not take.
-			var size uint64
-			rn, size, err = r.record(rg, emit, tail, head)
-			n += rn
-			if err != nil {
-				if !errors.Is(err, ErrCorrupt) {
-					tail += size // the handler saw the record
-				}
-				break
-			}
-			tail += size
-			if n >= limitRecords || r.p.closed.Load() || tail-start >= limitBytes {
-				break
-			}
-		}
-		if tail == head {
-			if head = atomic.LoadUint64(&rg.meta.Data_head); head == tail {
-				break
-			}
-		}
-		// Never past records gathered but not yet handed over: while a
-		// batch is being gathered, its flush comes first (within
-		// its span, batchSpan).
-		if len(b.recs) == 0 && tail-rg.pub >= publishBytes {
-			rg.store(tail)
-		}
-	}
-	if len(b.recs) > 0 {
-		// The records gathered before the slice ended (also by a corrupt
-		// record: those before it are sound) are handed over now.
-		rg.tail = b.start
-		if ferr := b.flush(emit, rg.lent, tail, rg.pub); ferr != nil && err == nil {
-			err = ferr
-		}
-	}
-	rg.tail = tail
-	rg.store(tail)
-	return n, tail - start, err
-}
-
-// perfSampleHeader is the bytes of a sample record before its data: the
-// record header and the raw data's u32 size.
-const perfSampleHeader = perfHeaderSize + 4
-
-// A run takes BPF sample records only: the record header, the data's u32 size
-// and the data, padded to 8 bytes with the padding counted in the data's size
-// (the kernel's layout for bpf_perf_event_output), so a record's data is its
-// size less perfSampleHeader and its data size need not be kept apart. Any
-// other record goes through record, which takes every layout.
-
-// bounds returns the bounds of a run from tail that may go on to stop: its
-// records end by end (head, or the buffer's end: a run does not wrap around
-// it) and start before last, which leaves room for a sample's header and data
-// size, so that sample may read them before it knows the record's size is
-// sound. last <= tail when no sample fits.
-func (rg *perfRing) bounds(tail, head, stop uint64) (end, last uint64) {
-	end = min(head, tail|rg.mask+1)
-	if end-tail < perfSampleHeader {
-		return end, tail
-	}
-	return end, min(stop, end-perfSampleHeader+1)
-}
-
-// sample returns the record at tail, which is before last (bounds), and its
-// size, if a run takes it: a sample record, 8-byte aligned and ending by end.
-func (rg *perfRing) sample(tail, end uint64) (hp unsafe.Pointer, size uint64, ok bool) {
-	hp = unsafe.Add(rg.data, tail&rg.mask)
-	size, ok = runSample(hp, end-tail)
-	return hp, size, ok
-}
-
-// runSample returns the size of the record at hp, which has room bytes of
-// published data from hp on and room for a header and data size at least, and
-// whether a run takes it: a sample record in the layout a run takes, 8-byte
-// aligned, ending within room.
-func runSample(hp unsafe.Pointer, room uint64) (size uint64, ok bool) {
-	size = uint64(*(*uint16)(unsafe.Add(hp, 6)))
-	return size, *(*uint32)(hp) == perfRecordSample && size&7 == 0 && size <= room &&
-		uint64(*(*uint32)(unsafe.Add(hp, perfHeaderSize)))+perfSampleHeader == size
-}
-
-// perfSampleAt returns the data of the sample record of size bytes at hp.
-func perfSampleAt(hp unsafe.Pointer, size uint64) []byte {
-	return unsafe.Slice((*byte)(unsafe.Add(hp, perfSampleHeader)), size-perfSampleHeader)
-}
-
-// takes reports whether a run takes the record at tail.
-func (rg *perfRing) takes(tail, head uint64) bool {
-	end, last := rg.bounds(tail, head, head)
-	if tail >= last {
-		return false
-	}
-	_, _, ok := rg.sample(tail, end)
-	return ok
-}
-
-// runRecords hands the samples from tail on to the per-record handler, up to
-// stop (a buffer position), at most limit records and up to the emitter's Until.
-// It returns the position after the records handed over, which the emitter
-// counts. As in the ringbuf reader's loop, few values stay live across the
-// handler call: each one is spilled and reloaded for every record.
-func (r *Perf) runRecords(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (_ uint64, err error) {
-	h := emit.Handler()
-	closed := &r.p.closed
-	until := min(emit.Until(), emit.Count()+uint64(limit))
-	end, last := rg.bounds(tail, head, stop)
-	for tail < last && emit.Count() < until {
-		hp, size, ok := rg.sample(tail, end)
-		if !ok {
-			break
-		}
-		prefetchAhead(hp, uintptr(size))
-		// Published as consumed only after the handler returns: the
-		// next Drain hands a record whose handler panicked over again.
-		rg.tail = tail
-		herr := h(transport.Record{Sample: perfSampleAt(hp, size), CPU: int32(rg.cpu)})
-		emit.Handed(int(size - perfSampleHeader))
-		tail += size
-		if herr != nil {
-			return tail, emit.Failed(herr)
-		}
-		if closed.Load() {
-			// Once Close has returned, the handler is not called
-			// again.
-			break
-		}
-	}
-	return tail, nil
-}
-
-// runBatch gathers the samples from tail on into the batch, up to stop and at
-// most limit records, and hands the batch over when it is full. It returns
-// the records gathered and the position after them.
-func (r *Perf) runBatch(rg *perfRing, emit *core.Emitter, tail, head, stop uint64, limit int) (n int, _ uint64, err error) {
-	b := &r.batch
-	span := batchSpan(emit, r.opts.SliceBytes)
-	for n < limit {
-		recs := b.room(emit.BatchLimit(), tail)
-		held, full := len(b.recs), len(recs)
-		end, last := rg.bounds(tail, head, min(stop, b.start+span))
-		i, next, nbytes := gather(rg, recs[:min(full, held+limit-n)], held, tail, last, end)
-		n += i - held
-		tail = next
-		b.recs, b.bytes = recs[:i], b.bytes+nbytes
-		if i < full && tail-b.start < span {
-			return n, tail, nil // the run ended before the batch was full
-		}
-		rg.tail = b.start
-		if err = b.flush(emit, rg.lent, tail, rg.pub); err != nil || r.p.closed.Load() {
-			return n, tail, err
-		}
-	}
-	return n, tail, nil
-}
-
-// headerOf returns the address and size of the record whose sample a run
-// took (see gather).
-func (rg *perfRing) headerOf(sample []byte) (unsafe.Pointer, uintptr) {
-	return unsafe.Add(unsafe.Pointer(unsafe.SliceData(sample)), -perfSampleHeader), uintptr(len(sample) + perfSampleHeader)
-}
-
-// walk writes the samples from tail on into recs[i:], those that start before
-// last and end by end (bounds), and returns how many recs holds then, the
-// position after the last one written and the bytes of their samples (see
-// gather, which calls it). It walks offsets from the first record's address:
-// a run does not wrap around the buffer's end.
-func (rg *perfRing) walk(recs []transport.Record, i int, tail, last, end uint64) (int, uint64, uint64) {
-	base := unsafe.Add(rg.data, tail&rg.mask)
-	cpu := int32(rg.cpu)
-	limit, avail := last-tail, end-tail
-	var nbytes, off uint64
-	j := i
-	for ; j < len(recs) && off < limit; j++ {
-		hp := unsafe.Add(base, off)
-		size, ok := runSample(hp, avail-off)
-		if !ok {
-			break
-		}
-		rec := &recs[j]
-		rec.Sample = perfSampleAt(hp, size)
-		rec.CPU, rec.Source = cpu, 0
-		nbytes += size - perfSampleHeader
-		off += size
-	}
-	return j, tail + off, nbytes
-}
-
-// record hands over the record at tail, whatever it is: a sample (one that
-// wraps around the buffer's end is copied first), a lost-sample record
-// (counted), another type (skipped), or a corrupt one (ErrCorrupt). It
-// returns the samples handed over (0 or 1) and the record's size.
-func (r *Perf) record(rg *perfRing, emit *core.Emitter, tail, head uint64) (n int, size uint64, err error) {
-	var typ uint32
-	if typ, size, err = rg.header(tail, head); err != nil {
-		return 0, 0, err
-	}
-	b := &r.batch
-	off := tail & rg.mask
-	hp := unsafe.Add(rg.data, off)
-	rec := hp
-	if off+size > rg.size {
-		// Wraps around the end: copy both parts together, into the
-		// scratch buffer, which a batch being gathered may still point
-		// into (hand it over first), or, when the batch may be kept,
-		// into memory of its own.
-		buf := r.scratch
-		if emit.Slot() != nil {
-			buf = make([]byte, size)
-		} else if len(b.recs) > 0 {
-			rg.tail = b.start
-			if err = b.flush(emit, rg.lent, tail, rg.pub); err != nil {
-				return 0, 0, err
-			}
-		}
-		first := rg.size - off
-		copy(buf, unsafe.Slice((*byte)(hp), first))
-		copy(buf[first:], unsafe.Slice((*byte)(rg.data), size-first))
-		rec = unsafe.Pointer(&buf[0])
-	}
-	switch typ {
-	case perfRecordSample:
-		if size < perfSampleHeader {
-			return 0, size, fmt.Errorf("ring: perf buffer of CPU %d: sample record of %d bytes has no room for its size: %w", rg.cpu, size, ErrCorrupt)
-		}
-		raw := uint64(*(*uint32)(unsafe.Add(rec, perfHeaderSize)))
-		if perfSampleHeader+raw > size {
-			return 0, size, fmt.Errorf("ring: perf buffer of CPU %d: sample of %d bytes in a record of %d: %w", rg.cpu, raw, size, ErrCorrupt)
-		}
-		sample := unsafe.Slice((*byte)(unsafe.Add(rec, perfSampleHeader)), raw)
-		if emit.Batched() {
-			b.add(sample, int32(rg.cpu), 0, tail)
-			if len(b.recs) >= emit.BatchLimit() || tail+size-b.start >= batchSpan(emit, r.opts.SliceBytes) {
-				rg.tail = b.start
-				err = b.flush(emit, rg.lent, tail+size, rg.pub)
-			}
-			return 1, size, err
-		}
-		rg.tail = tail
-		return 1, size, emit.Emit(transport.Record{Sample: sample, CPU: int32(rg.cpu)})
-	case perfRecordLost:
-		if size >= perfHeaderSize+16 {
-			// struct { u64 id; u64 lost; } after the header.
-			lost := *(*uint64)(unsafe.Add(rec, perfHeaderSize+8))
-			// Counted now: consumed even if OnLost panics. A batch
-			// being gathered keeps the position before it.
-			if len(b.recs) == 0 {
-				rg.tail = tail + size
-			}
-			rg.addLost(r.opts.Counters, lost)
-			if r.opts.OnLost != nil {
-				r.opts.OnLost(rg.cpu, lost)
-			}
-		}
-	default:
-		// Other record types (none are expected for a BPF output event)
-		// are skipped.
-	}
-	return 0, size, nil
-}

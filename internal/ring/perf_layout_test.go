@@ -41,7 +41,7 @@ func TestPerfSampleLayouts(t *testing.T) {
 		t.Helper()
 		var meta unix.PerfEventMmapPage
 		meta.Data_head = uint64(len(lens) * size)
-		rg := &perfRing{meta: &meta, data: unsafe.Pointer(&mem[0]), size: uint64(len(mem)), mask: uint64(len(mem) - 1)}
+		rg := &perfRing{position: position[uint64]{at: &meta.Data_tail, pub: 0, stored: 0}, meta: &meta, data: unsafe.Pointer(&mem[0]), size: uint64(len(mem)), mask: uint64(len(mem) - 1)}
 		r := &Perf{p: &poller{}, opts: PerfOptions{Options: Options{}.withDefaults()}}
 		n, moved, err := r.slice(rg, emit)
 		if err != nil || n != len(lens) || moved != meta.Data_head || meta.Data_tail != meta.Data_head {

@@ -8,10 +8,7 @@ package ring
 // before earlier loads (TSO), and the compiler keeps a store after the loads
 // and calls that precede it. sync/atomic's Store is sequentially consistent,
 // an XCHG here: a full fence that waits for every outstanding load, which
-// cost a reader of 544-byte perf records more than half its rate when it
-// published every 4 KiB. Where a reader needs the full fence (before it
-// sleeps, see Ringbuf.publishAll), it adds one.
-func storeRelease(p *uint64, v uint64) { *p = v }
-
-// storeReleasePtr is storeRelease for a uintptr position.
-func storeReleasePtr(p *uintptr, v uintptr) { *p = v }
+// costs a reader of large records much of its rate (see BENCHMARKS.md).
+// Where a reader needs the full fence (before it sleeps, see
+// Ringbuf.settle), it adds one.
+func storeRelease[P uint64 | uintptr](p *P, v P) { *p = v }

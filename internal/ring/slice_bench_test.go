@@ -56,11 +56,11 @@ func fillRingbuf(mem []byte, sample int) (records, rec int) {
 // over to emit, whose handler counts them in n.
 func readRingbuf(b *testing.B, emit *core.Emitter, n *int, mem []byte, records, rec int) {
 	var consPos, prodPos uintptr
-	rg := &rbRing{consPos: &consPos, prodPos: &prodPos, data: unsafe.Pointer(&mem[0]), mask: uintptr(len(mem) - 1), size: len(mem)}
+	rg := &rbRing{position: position[uintptr]{at: &consPos, pub: 0, stored: 0}, prodPos: &prodPos, data: unsafe.Pointer(&mem[0]), mask: uintptr(len(mem) - 1), size: len(mem)}
 	r := &Ringbuf{p: &poller{}, opts: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}
 	b.ResetTimer()
 	for done := 0; done < b.N; done += records {
-		rg.cons, rg.pub, consPos = 0, 0, 0
+		rg.cons, rg.pub, rg.stored, consPos = 0, 0, 0, 0
 		// No more than b.N in all: a pass over a large ring would
 		// otherwise swamp a small b.N.
 		prodPos = uintptr(min(records, b.N-done) * rec)
@@ -92,11 +92,11 @@ func fillPerf(mem []byte, sample int) (records, rec int) {
 // emit, whose handler counts them in n.
 func readPerf(b *testing.B, emit *core.Emitter, n *int, mem []byte, records, rec int) {
 	var meta unix.PerfEventMmapPage
-	rg := &perfRing{meta: &meta, data: unsafe.Pointer(&mem[0]), size: uint64(len(mem)), mask: uint64(len(mem) - 1)}
+	rg := &perfRing{position: position[uint64]{at: &meta.Data_tail, pub: 0, stored: 0}, meta: &meta, data: unsafe.Pointer(&mem[0]), size: uint64(len(mem)), mask: uint64(len(mem) - 1)}
 	r := &Perf{p: &poller{}, opts: PerfOptions{Options: Options{SliceRecords: 1 << 30, SliceBytes: 1 << 30}.withDefaults()}}
 	b.ResetTimer()
 	for done := 0; done < b.N; done += records {
-		rg.tail, rg.pub, meta.Data_tail = 0, 0, 0
+		rg.tail, rg.pub, rg.stored, meta.Data_tail = 0, 0, 0, 0
 		// No more than b.N in all, as in readRingbuf.
 		meta.Data_head = uint64(min(records, b.N-done) * rec)
 		if _, _, err := r.slice(rg, emit); err != nil {
@@ -158,7 +158,7 @@ func floorLoop(data unsafe.Pointer, mask uintptr, consPos *uintptr, prod uintptr
 		}
 		cons += ringbufHdrSize + (ln+7)&^7
 		// smp_store_release in libbpf: a plain store on amd64.
-		storeReleasePtr(consPos, cons)
+		storeRelease(consPos, cons)
 	}
 }
 

@@ -84,8 +84,12 @@ func (a *PerfArray) Install(cpu, fd int) error {
 // Close takes this handle's entries out of the array (BPF writes to them
 // then fail with ENOENT), closes the handle and waits until no BPF program
 // can still be writing into the buffers the entries held. Only the first
-// call does anything; later ones return nil. Safe for concurrent use.
+// call does anything; later ones return nil, as does a nil PerfArray (a
+// reader that installed nothing). Safe for concurrent use.
 func (a *PerfArray) Close() error {
+	if a == nil {
+		return nil
+	}
 	var err error
 	a.closeOnce.Do(func() {
 		var errs []error

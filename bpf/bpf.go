@@ -225,7 +225,7 @@ func (o Options) validate(p Program) error {
 		}
 	}
 	if err := o.Wakeup.Validate(o.WakeupBytes); err != nil {
-		return fmt.Errorf("bpf: %w: %w", err, transport.ErrInvalidOptions)
+		return fmt.Errorf("bpf: %w", err) // err ends with ErrInvalidOptions
 	}
 	return nil
 }
@@ -355,8 +355,8 @@ func ensureTracefs(mount bool) error {
 func attachError(p Program, err error) error {
 	if strings.Contains(err.Error(), "neither debugfs nor tracefs") {
 		// cilium/ebpf looked before tracefs was mounted and remembers it.
-		return fmt.Errorf("bpf: %s: attach tracepoint sched/sched_process_exec: %w (this process looked for it before it was mounted: restart it): %w",
-			p, ErrNoTracefs, err)
+		return fmt.Errorf("bpf: %s: attach tracepoint sched/sched_process_exec: %w; this process looked for tracefs before it was mounted, so restart it: %w",
+			p, err, ErrNoTracefs)
 	}
 	return fmt.Errorf("bpf: %s: attach tracepoint sched/sched_process_exec: %w", p, core.WrapPermission(err, core.CapAttach))
 }

@@ -63,14 +63,16 @@ func (c *Consumer) Consume(ctx context.Context, h transport.Handler) error {
 }
 
 // ConsumeBatches implements [transport.Consumer]. The native reader hands h
-// up to 256 consecutive records of one buffer per call, read in place; the
+// up to 256 consecutive records of one CPU's buffer per call, read in place
+// (a record that wraps around the buffer's end is copied first); the
 // cilium/ebpf reader and a re-ordering stage hand over one record per call.
 func (c *Consumer) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
 	return c.g.ConsumeBatches(ctx, h)
 }
 
-// ConsumeTo implements [transport.ConsumerTo]. The native reader lends its
-// batches to a receiver that borrows them; the cilium/ebpf reader and a
+// ConsumeTo implements [transport.ConsumerTo]. The native reader lends each
+// CPU's batches to a receiver that borrows them (the kernel reuses that
+// CPU's space once they are released); the cilium/ebpf reader and a
 // re-ordering stage hand over one record per call and lend nothing.
 func (c *Consumer) ConsumeTo(ctx context.Context, r transport.Receiver) error {
 	return c.g.ConsumeTo(ctx, r)

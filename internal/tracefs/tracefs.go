@@ -156,7 +156,7 @@ func octal(s string) (byte, bool) {
 func Mount() error {
 	if err := unix.Mount("nodev", DefaultPath, "tracefs", 0, ""); err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return fmt.Errorf("tracefs: %s: %w (needs CAP_SYS_ADMIN, or root): %w", MountCommand, transport.ErrPermission, err)
+			return fmt.Errorf("tracefs: %s: %w; mounting needs CAP_SYS_ADMIN (root): %w", MountCommand, err, transport.ErrPermission)
 		}
 		return fmt.Errorf("tracefs: %s: %w", MountCommand, err)
 	}

@@ -19,8 +19,8 @@ type PerfOptions struct {
 	// BufferBytes is each CPU's data size: a power-of-two number of pages.
 	BufferBytes int
 	// WakeupEvents and WakeupBytes (the watermark) are the perf event's
-	// wake-up thresholds; at most one may be set. Neither: wake on every
-	// sample.
+	// wake-up thresholds; at most one is set (perfbuf.Options checks it; if
+	// both were, WakeupEvents wins). Neither: wake on every sample.
 	WakeupEvents int
 	WakeupBytes  int
 	// OnLost, when set, is called on the draining goroutine for every
@@ -75,11 +75,11 @@ const (
 func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 	opts.Options = opts.Options.withDefaults()
 	page := os.Getpagesize()
+	// perfbuf.Options checked every option; the size is checked again
+	// because the walk's mask relies on it (a wrong one reads outside the
+	// mapping), not as an option check.
 	if opts.BufferBytes < page || opts.BufferBytes%page != 0 || (opts.BufferBytes/page)&(opts.BufferBytes/page-1) != 0 {
 		return nil, fmt.Errorf("ring: perf buffer size %d is not a power-of-two number of pages: %w", opts.BufferBytes, transport.ErrInvalidOptions)
-	}
-	if opts.WakeupEvents > 0 && opts.WakeupBytes > 0 {
-		return nil, fmt.Errorf("ring: WakeupEvents and WakeupBytes are exclusive: %w", transport.ErrInvalidOptions)
 	}
 	nCPU := int(m.MaxEntries())
 	r := &Perf{opts: opts, rings: make([]perfRing, 0, nCPU), scratch: make([]byte, 1<<16)}

@@ -7,21 +7,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-
-	"github.com/bpfstream/bpfstream/ringbuf"
 )
-
-// KernelProducerOptions configure a [KernelProducer], which needs Linux on a
-// little-endian machine.
-type KernelProducerOptions struct {
-	DropCounter   *ebpf.Map
-	SampleSize    int
-	VarSampleSize int
-	CPU           int
-	Reserve       bool
-	Wakeup        ringbuf.Wakeup
-	WakeupBytes   int
-}
 
 // KernelProducer emits samples from inside the kernel; it needs Linux on a
 // little-endian machine.

@@ -14,8 +14,9 @@ import "time"
 // So polling must pay for itself: pollGate keeps a balance of what polling
 // saved (wakeupCost for each phase of polls that found records, a wake-up
 // the reader did not need) against the time it spent polling, and polls only
-// while the balance is not negative. Each phase polls about twice as long as
-// recent finds needed, pollMin to pollRounds polls. While polling does not
+// while the balance is not negative, pollRounds polls a phase (shorter
+// phases, sized by recent finds, failed more often under a flat-out producer
+// and turned polling off where it paid). While polling does not
 // pay, one phase of pollMin polls in every pollProbe finds out whether it
 // pays again: a producer that speeds up turns polling back on within
 // pollProbe batches, at the cost of pollMin polls per pollProbe wake-ups.
@@ -24,10 +25,14 @@ const (
 	pollMin    = 4
 	pollGap    = 2 * time.Microsecond
 	pollProbe  = 32
-	// wakeupCost estimates the reader's CPU for one wake-up it is spared
-	// (epoll_wait's return, the thread's wake-up and scheduling, the
-	// round that finds the ring); measured 7-10 µs for libbpf's reader.
-	wakeupCost = 10 * time.Microsecond
+	// wakeupCost estimates what one wake-up the reader is spared costs:
+	// the reader's own (epoll_wait's return, the thread's wake-up, the
+	// round that finds the ring: 7-10 µs for libbpf's reader) and the
+	// producer's (the irq_work and remote wake-up a commit pays when the
+	// reader sleeps), about as much again. Counting only the reader's
+	// turned polling off under a flat-out producer and halved its rate
+	// end to end (see BENCHMARKS.md, "Caught-up polling").
+	wakeupCost = 30 * time.Microsecond
 	// pollCredit bounds the balance both ways, so that a change of the
 	// producer's rate changes the decision within a few batches.
 	pollCredit = 4 * wakeupCost
@@ -36,14 +41,13 @@ const (
 // pollGate decides how many polls a caught-up reader makes (see above).
 type pollGate struct {
 	balance time.Duration // saved minus spent, decayed by 1/8 per phase
-	depth   int           // polls that recent finds needed, decayed
 	skipped int           // phases skipped since the last probe
 	limit   int           // polls allowed in the current phase
 	polls   int           // polls made in the current phase
 	started time.Time     // when the current phase began
 }
 
-func newPollGate() pollGate { return pollGate{depth: pollRounds / 2} }
+func newPollGate() pollGate { return pollGate{} }
 
 // poll reports whether to poll once more (the caller lags pollGap, then looks
 // again). The first call of a phase decides the phase's limit.
@@ -51,7 +55,7 @@ func (g *pollGate) poll() bool {
 	if g.polls == 0 {
 		g.limit = 0
 		if g.balance >= 0 {
-			g.limit = min(max(2*g.depth+2, pollMin), pollRounds)
+			g.limit = pollRounds
 		} else if g.skipped++; g.skipped >= pollProbe {
 			g.skipped = 0
 			g.limit = pollMin
@@ -72,7 +76,6 @@ func (g *pollGate) poll() bool {
 // found ends the phase: its last poll found records.
 func (g *pollGate) found() {
 	if g.polls > 0 {
-		g.depth = max(g.polls, g.depth-g.depth/4)
 		g.end(wakeupCost)
 	}
 }
@@ -90,8 +93,5 @@ func (g *pollGate) end(saved time.Duration) {
 	spent := time.Since(g.started)
 	g.balance -= g.balance / 8
 	g.balance = min(max(g.balance+saved-spent, -pollCredit), pollCredit)
-	if saved == 0 {
-		g.depth -= g.depth / 4
-	}
 	g.polls = 0
 }

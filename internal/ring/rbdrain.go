@@ -1,7 +1,6 @@
 package ring
 
 import (
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -41,12 +40,7 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 	}()
 	if r.co.sleepNext {
 		r.co.sleepNext = false
-		// Let goroutines the handler readied (a channel's receiver) run
-		// first: this thread is about to block in a syscall holding its
-		// P, and the runtime may take a whole tick to hand it over.
-		deadline := time.Now().Add(r.co.tick)
-		runtime.Gosched()
-		if _, err := r.await(wait{kind: waitPause, d: time.Until(deadline)}); err != nil {
+		if _, err := r.await(wait{kind: waitPause, d: r.co.tick}); err != nil {
 			return err
 		}
 	}
@@ -80,8 +74,12 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 				}
 			}
 			// Caught up, the last record held back from the published
-			// position (see slice): look again while that pays.
-			if !busy && !closed && r.gate.poll() {
+			// position (see slice): look again while that pays. Not
+			// with Coalesce, which spares wake-ups by its ticks: polls
+			// that keep finding records would keep the Drain from
+			// ending, and so the idle hook (a channel's partial batch)
+			// from running, for longer than the bound.
+			if !busy && !closed && !r.co.enabled() && r.gate.poll() {
 				lag(pollGap)
 				continue
 			}

@@ -50,6 +50,12 @@ func (p *poller) await(w wait, v *visitSet) (timedOut bool, err error) {
 		runtime.Gosched()
 		return false, nil
 	}
+	// Let goroutines the handler readied (a channel's receiver, woken by
+	// the idle hook's send) run first: this thread is about to block in a
+	// syscall holding its P, and with GOMAXPROCS 1 (a consumer pinned to
+	// one CPU) the runtime hands the P over only when sysmon notices, up
+	// to 10 ms later; that delayed coalesced batches past their bound.
+	runtime.Gosched()
 	p.sleeping.Store(true)
 	defer p.sleeping.Store(false)
 	if w.kind == waitPause {

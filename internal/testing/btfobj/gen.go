@@ -8,9 +8,9 @@
 // bpf2go, and committed; CI regenerates them and fails on a diff.
 package btfobj
 
-//go:generate clang -O2 -g -Wall -Werror -target bpfel -I/usr/include/x86_64-linux-gnu -I/usr/include/aarch64-linux-gnu -c kinds.bpf.c -o kinds.o
+//go:generate clang -O2 -g -fdebug-compilation-dir=. -Wall -Werror -target bpfel -I/usr/include/x86_64-linux-gnu -I/usr/include/aarch64-linux-gnu -c kinds.bpf.c -o kinds.o
 //go:generate llvm-strip -g kinds.o
-//go:generate clang -O2 -g -Wall -Werror -target bpfel -I/usr/include/x86_64-linux-gnu -I/usr/include/aarch64-linux-gnu -c opensnoop.bpf.c -o opensnoop.o
+//go:generate clang -O2 -g -fdebug-compilation-dir=. -Wall -Werror -target bpfel -I/usr/include/x86_64-linux-gnu -I/usr/include/aarch64-linux-gnu -c opensnoop.bpf.c -o opensnoop.o
 //go:generate llvm-strip -g opensnoop.o
-//go:generate clang -O2 -g -Wall -Werror -target bpfel -I/usr/include/x86_64-linux-gnu -I/usr/include/aarch64-linux-gnu -c execsnoop.bpf.c -o execsnoop.o
+//go:generate clang -O2 -g -fdebug-compilation-dir=. -Wall -Werror -target bpfel -I/usr/include/x86_64-linux-gnu -I/usr/include/aarch64-linux-gnu -c execsnoop.bpf.c -o execsnoop.o
 //go:generate llvm-strip -g execsnoop.o

@@ -24,10 +24,11 @@ type ciliumBackend struct {
 	closed atomic.Bool
 }
 
-func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*ciliumBackend, error) {
+// newCiliumBackend reads m's entries of cpus, the online CPUs.
+func newCiliumBackend(m *ebpf.Map, cpus []int, opts Options, counters *core.Counters) (*ciliumBackend, error) {
 	// perf.Reader installs through a dup of the map it is given; given our
 	// own handle, the kernel removes its entries when both are closed.
-	array, err := ring.OpenPerfArray(m, onlineCPUList(int(m.MaxEntries())))
+	array, err := ring.OpenPerfArray(m, cpus)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func newCiliumBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*cili
 			func(rec *perf.Record) int { return rec.Remaining }),
 		rd:     rd,
 		array:  array,
-		nBytes: rd.BufferSize() * onlineCPUs(int(m.MaxEntries())),
+		nBytes: rd.BufferSize() * len(cpus),
 	}, nil
 }
 

@@ -38,18 +38,19 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	counters := core.NewCounters(cpuSlots(core.ReadOnline(), int(m.MaxEntries())))
+	cpus := onlineCPUs(core.ReadOnline(), int(m.MaxEntries()))
+	counters := core.NewCounters(cpuSlots(cpus))
 	var rd backend
 	switch opts.Backend {
 	case BackendNative:
 		rd, err = newNativeBackend(m, opts, counters)
 	default:
-		rd, err = newCiliumBackend(m, opts, counters)
+		rd, err = newCiliumBackend(m, cpus, opts, counters)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("perfbuf: open reader: %w", core.WrapPermission(err, core.CapPerfmon))
 	}
-	stage := glue.Stage{Options: opts.Reorder, Streams: onlineCPUs(int(m.MaxEntries())), Key: recordCPU}
+	stage := glue.Stage{Options: opts.Reorder, Streams: len(cpus), Key: recordCPU}
 	return &Consumer{g: glue.New("perfbuf", rd, counters, stage), rd: rd}, nil
 }
 

@@ -18,7 +18,7 @@ func TestCPUSlotsFollowOnlineCPUs(t *testing.T) {
 		{"", 16, 16},      // sysfs unreadable
 		{"0-x\n", 16, 16}, // nor parsable
 	} {
-		if got := cpuSlots(tc.online, tc.max); got != tc.want {
+		if got := cpuSlots(onlineCPUs(tc.online, tc.max)); got != tc.want {
 			t.Errorf("cpuSlots(%q, %d) = %d, want %d", tc.online, tc.max, got, tc.want)
 		}
 	}

@@ -33,18 +33,6 @@ type Source interface {
 	Interrupt()
 }
 
-// Loop runs the Consume algorithm every transport shares: lifecycle checks,
-// context cancellation, counting, and error wrapping. name prefixes errors
-// ("perfbuf", "ringbuf").
-func Loop(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h transport.Handler) error {
-	return LoopTo(ctx, name, lc, src, c, transport.Receiver{Record: h})
-}
-
-// LoopBatches is Loop for a batch handler (Consumer.ConsumeBatches).
-func LoopBatches(ctx context.Context, name string, lc *Lifecycle, src Source, c *Counters, h transport.BatchHandler) error {
-	return LoopTo(ctx, name, lc, src, c, BatchReceiver(h))
-}
-
 // BatchReceiver returns the transport.Receiver that hands batches to h (none
 // when h is nil).
 func BatchReceiver(h transport.BatchHandler) transport.Receiver {
@@ -54,7 +42,10 @@ func BatchReceiver(h transport.BatchHandler) transport.Receiver {
 	return transport.Receiver{Batch: func(recs []transport.Record, _ transport.Loan) error { return h(recs) }}
 }
 
-// LoopTo is Loop for a transport.Receiver (transport.ConsumerTo). A source
+// LoopTo runs the Consume algorithm every transport shares: lifecycle checks,
+// context cancellation, counting, and error wrapping, for a
+// transport.Receiver (transport.ConsumerTo). name prefixes errors
+// ("perfbuf", "ringbuf"). A source
 // that hands over slices (EmitBatch) gives r.Batch up to BatchLimit records
 // per call, one call per record otherwise; with r.Borrow, it offers each
 // slice for lending in the Emitter's Slot.
@@ -69,7 +60,7 @@ func LoopTo(ctx context.Context, name string, lc *Lifecycle, src Source, c *Coun
 	if r.Batch != nil {
 		// Sources that hand over one record at a time call Emit, which
 		// calls e.h: the batch handler with a slice of one.
-		e.h, e.bh, e.limit, e.max = perRecord(r.Batch), r.Batch, DefaultBatchRecords, r.Limit
+		e.h, e.bh, e.limit, e.max = PerRecord(r.Batch), r.Batch, DefaultBatchRecords, r.Limit
 		if r.Borrow {
 			e.slot = new(lend.Slot[transport.Record])
 			e.loan.slot = e.slot
@@ -83,18 +74,14 @@ func LoopTo(ctx context.Context, name string, lc *Lifecycle, src Source, c *Coun
 // caller does not say.
 const DefaultBatchRecords = 256
 
-// PerRecord adapts a batch handler to a Handler that calls it with one
-// record at a time, for consumers whose records pass through a stage first
+// PerRecord adapts a Receiver's Batch to a Handler that calls it with one
+// record at a time and no Loan: for sources that hand over one record at a
+// time, and for consumers whose records pass through a stage first
 // (re-ordering). A nil h gives a nil Handler.
-func PerRecord(h transport.BatchHandler) transport.Handler {
+func PerRecord(h func([]transport.Record, transport.Loan) error) transport.Handler {
 	if h == nil {
 		return nil
 	}
-	return perRecord(BatchReceiver(h).Batch)
-}
-
-// perRecord is PerRecord for a Receiver's Batch, which it passes no Loan.
-func perRecord(h func([]transport.Record, transport.Loan) error) transport.Handler {
 	var one [1]transport.Record
 	return func(r transport.Record) error {
 		one[0] = r
@@ -346,12 +333,12 @@ func (e *Emitter) stopRequested() bool {
 }
 
 // NewEmitter returns an Emitter that hands records to h, for tests of a
-// Source outside Loop.
+// Source outside LoopTo.
 func NewEmitter(h transport.Handler) *Emitter { return &Emitter{h: h, cancelled: new(atomic.Bool)} }
 
 // NewBatchEmitter returns an Emitter that hands batches of up to limit
 // records to h, offering them in slot when it is not nil, for tests of a
-// Source outside LoopBatches.
+// Source outside LoopTo.
 func NewBatchEmitter(h transport.BatchHandler, limit int, slot *lend.Slot[transport.Record]) *Emitter {
 	e := &Emitter{limit: limit, batchLimit: limit, slot: slot, cancelled: new(atomic.Bool)}
 	e.bh = func(recs []transport.Record, _ transport.Loan) error { return h(recs) }

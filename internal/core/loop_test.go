@@ -26,20 +26,20 @@ func (s *oneRecord) Interrupt() {}
 // consumer and the step, and they wrap the cause.
 func TestLoopErrors(t *testing.T) {
 	stop := errors.New("enough")
-	err := Loop(context.Background(), "test", NewLifecycle(), &oneRecord{}, NewCounters(0), func(transport.Record) error { return stop })
+	err := LoopTo(context.Background(), "test", NewLifecycle(), &oneRecord{}, NewCounters(0), transport.Receiver{Record: func(transport.Record) error { return stop }})
 	if !errors.Is(err, stop) || err.Error() != "test: handler: enough" {
 		t.Errorf("handler error: %v", err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	err = Loop(ctx, "test", NewLifecycle(), &oneRecord{}, NewCounters(0), func(transport.Record) error { cancel(); return nil })
+	err = LoopTo(ctx, "test", NewLifecycle(), &oneRecord{}, NewCounters(0), transport.Receiver{Record: func(transport.Record) error { cancel(); return nil }})
 	if !errors.Is(err, context.Canceled) || err.Error() != "test: consume: context canceled" {
 		t.Errorf("cancelled: %v", err)
 	}
 
 	lc := NewLifecycle()
 	lc.Close()
-	err = Loop(context.Background(), "test", lc, &oneRecord{}, NewCounters(0), func(transport.Record) error { return nil })
+	err = LoopTo(context.Background(), "test", lc, &oneRecord{}, NewCounters(0), transport.Receiver{Record: func(transport.Record) error { return nil }})
 	if !errors.Is(err, transport.ErrClosed) || err.Error() != "test: consume: "+transport.ErrClosed.Error() {
 		t.Errorf("closed: %v", err)
 	}

@@ -52,7 +52,7 @@ type Loop func(ctx context.Context, r transport.Receiver, c *core.Counters) erro
 func (k *Holder) Consume(ctx context.Context, name string, r transport.Receiver, loop Loop) error {
 	h, idle := r.Record, r.Idle
 	if r.Batch != nil {
-		h = core.PerRecord(func(recs []transport.Record) error { return r.Batch(recs, nil) })
+		h = core.PerRecord(r.Batch)
 	}
 	if (r.Record == nil) == (r.Batch == nil) {
 		return loop(ctx, r, k.counters) // the loop reports it

@@ -276,7 +276,7 @@ func (f *Fake) finishLocked() {
 	}
 }
 
-// fakeSource feeds core.Loop from the Fake's queue. Only the goroutine
+// fakeSource feeds core.LoopTo from the Fake's queue. Only the goroutine
 // running Consume calls Drain (core.Lifecycle allows one at a time).
 type fakeSource struct {
 	f *Fake

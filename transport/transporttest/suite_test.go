@@ -49,7 +49,7 @@ func (m *mutant) Consume(ctx context.Context, h transport.Handler) error {
 // ConsumeBatches goes through the consume hook too, one record per call.
 func (m *mutant) ConsumeBatches(ctx context.Context, h transport.BatchHandler) error {
 	if m.consume != nil {
-		return m.consume(m, ctx, core.PerRecord(h))
+		return m.consume(m, ctx, core.PerRecord(core.BatchReceiver(h).Batch))
 	}
 	return m.Fake.ConsumeBatches(ctx, h)
 }
@@ -62,7 +62,7 @@ func (m *mutant) ConsumeTo(ctx context.Context, r transport.Receiver) error {
 	}
 	h := r.Record
 	if r.Batch != nil {
-		h = core.PerRecord(func(recs []transport.Record) error { return r.Batch(recs, nil) })
+		h = core.PerRecord(r.Batch)
 	}
 	if h == nil {
 		return m.Fake.ConsumeTo(ctx, r) // let the Fake report it
@@ -335,7 +335,7 @@ var mutants = map[string]mutantCase{
 		},
 	},
 	"ReturnsCauseOnly": {
-		// What core.Loop did with context.Cause.
+		// What core.LoopTo did with context.Cause.
 		fails: []string{"CancelWithCause"},
 		setup: func(m *mutant) {
 			m.consume = func(m *mutant, ctx context.Context, h transport.Handler) error {

@@ -71,7 +71,14 @@
 // coalesces is handed to the handler at most one tick (Coalesce/2 or less)
 // plus the kernel's timer slack (50 µs by default) plus the time the
 // handler takes for the records read before it in the same drain after it
-// was committed; with the consumer asleep in epoll there is no added delay.
+// was committed; on a channel stream ([transport.Batches],
+// [transport.Records]) add the receiving goroutine's wake-up. A sleep lasts
+// longer than asked (the timer's expiry, the thread getting its CPU back:
+// 100-350 µs on a virtual machine), so a tick asks for less: the lateness
+// its recent sleeps showed, down to a quarter of the tick. A machine that
+// stalls the consumer's thread for longer than that breaks the bound, as it
+// delays any reader. With the consumer asleep in epoll there is no added
+// delay.
 // A tick that finds nothing ends the drain, so partial batches of a channel
 // stream and records a Reorder stage holds are released at least once per
 // tick, as after any drain. The tick also shortens so that one fills at most a quarter of

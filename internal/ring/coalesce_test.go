@@ -154,3 +154,31 @@ func TestCoalesceHoldsBack(t *testing.T) {
 	require.NoError(t, tr.r.Close())
 	require.ErrorIs(t, await(t, tr, ch, "Close").err, transport.ErrClosed)
 }
+
+// TestCoalescerAsksForLessThanTheTick: sleeps that overrun make the next
+// ticks ask for less, by about the overrun, so that a tick on the clock stays
+// within the bound; never below a quarter of the tick, and a sleep cut short
+// (a kick) does not count as early.
+func TestCoalescerAsksForLessThanTheTick(t *testing.T) {
+	c := newCoalescer(time.Millisecond, 1<<20)
+	tick := c.tick
+	require.Equal(t, tick, c.sleep(), "no overrun seen yet")
+
+	for range 20 {
+		d := c.sleep()
+		c.slept(d, d+200*time.Microsecond)
+	}
+	require.InDelta(t, float64(tick-200*time.Microsecond), float64(c.sleep()), float64(10*time.Microsecond))
+
+	for range 20 {
+		d := c.sleep()
+		c.slept(d, d/2)
+	}
+	require.InDelta(t, float64(tick), float64(c.sleep()), float64(10*time.Microsecond), "sleeps on time again")
+
+	for range 20 {
+		d := c.sleep()
+		c.slept(d, d+time.Hour)
+	}
+	require.Equal(t, tick/4, c.sleep(), "a stalled machine")
+}

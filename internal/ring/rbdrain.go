@@ -40,7 +40,7 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 	}()
 	if r.co.sleepNext {
 		r.co.sleepNext = false
-		if _, err := r.await(wait{kind: waitPause, d: r.co.tick}); err != nil {
+		if err := r.tick(); err != nil {
 			return err
 		}
 	}
@@ -96,6 +96,18 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 		if timedOut {
 			return core.ErrWake
 		}
+		if r.co.idle() {
+			// Coalescing and nothing arrived yet: another tick, still
+			// holding back, rather than epoll. If it brings nothing
+			// either, the Drain ends (ErrWake), so that the loop runs
+			// its idle hook and looks at its context every tick, as
+			// after a batch.
+			if err := r.tick(); err != nil {
+				return err
+			}
+			timedOut = true
+			continue
+		}
 		w, ok := r.choose(busy, &stalled, &timedOut)
 		if !ok {
 			continue
@@ -115,19 +127,11 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 	}
 }
 
-// choose is the wait of a Drain that found nothing to hand over, by policy:
-// a coalescing tick; none when records wait (ok false); a busy record's
+// choose is the wait of a Drain that found nothing to hand over and is not
+// coalescing, by policy: none when records wait (ok false); a busy record's
 // back-off; polling while batches are lent; else epoll. It publishes
 // everything before a wait that ends only by the kernel's wake-up.
 func (r *Ringbuf) choose(busy bool, stalled *time.Duration, timedOut *bool) (w wait, ok bool) {
-	if r.co.idle() {
-		// Coalescing and nothing arrived yet: another tick, still
-		// holding back, rather than epoll. If it brings nothing either,
-		// the Drain ends (ErrWake), so that the loop runs its idle hook
-		// and looks at its context every tick, as after a batch.
-		*timedOut = true
-		return wait{kind: waitPause, d: r.co.tick}, true
-	}
 	waiting, lending := r.settle()
 	switch {
 	case busy:
@@ -150,6 +154,16 @@ func (r *Ringbuf) choose(busy bool, stalled *time.Duration, timedOut *bool) (w w
 		return wait{kind: waitPause, d: lendPoll}, true
 	}
 	return wait{kind: waitEpoll}, true
+}
+
+// tick sleeps one coalescing tick, still holding records back, and tells the
+// coalescer how long the sleep really took.
+func (r *Ringbuf) tick() error {
+	d := r.co.sleep()
+	start := time.Now()
+	_, err := r.await(wait{kind: waitPause, d: d})
+	r.co.slept(d, time.Since(start))
+	return err
 }
 
 // await performs w for the rings (see poller.await).

@@ -28,7 +28,13 @@ type poller struct {
 
 	closed      atomic.Bool // read by Drain between slices
 	interrupted atomic.Bool // Interrupt was called: the next wait returns ErrWake
-	sleeping    atomic.Bool // a Drain waits: a release must wake it (kick)
+	// sleeping: a Drain waits, or is about to, and a release must wake
+	// it (kick). The Drain sets it before its last look at the lent
+	// batches and a release raises the floor before it reads sleeping,
+	// so that one of the two sees the other: set later, a release that
+	// came between the look and the wait would go unheard, and the
+	// reader would sleep a whole lendPoll with records it may publish.
+	sleeping atomic.Bool
 
 	mu       sync.Mutex
 	draining bool

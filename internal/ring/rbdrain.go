@@ -108,11 +108,14 @@ func (r *Ringbuf) Drain(emit *core.Emitter) error {
 			timedOut = true
 			continue
 		}
+		r.p.sleeping.Store(true) // before choose looks at the lent batches
 		w, ok := r.choose(busy, &stalled, &timedOut)
 		if !ok {
+			r.p.sleeping.Store(false)
 			continue
 		}
 		to, err := r.await(w)
+		r.p.sleeping.Store(false)
 		if err != nil {
 			return err
 		}

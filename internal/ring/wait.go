@@ -38,9 +38,9 @@ type wait struct {
 
 // await performs w. It reports whether an epoll wait ended by its timeout
 // (the drain interval: the caller looks at every buffer once, then returns
-// ErrWake), and ErrWake or ErrClosed when Interrupt or Close ended it.
-// Waits that sleep mark the reader sleeping, so that the release of a lent
-// batch can wake it (poller.kick).
+// ErrWake), and ErrWake or ErrClosed when Interrupt or Close ended it. A
+// reader that must be woken by the release of a lent batch marks itself
+// sleeping before it looks at its lent batches (poller.sleeping).
 func (p *poller) await(w wait, v *visitSet) (timedOut bool, err error) {
 	switch w.kind {
 	case waitLag:
@@ -56,8 +56,6 @@ func (p *poller) await(w wait, v *visitSet) (timedOut bool, err error) {
 	// one CPU) the runtime hands the P over only when sysmon notices, up
 	// to 10 ms later; that delayed coalesced batches past their bound.
 	runtime.Gosched()
-	p.sleeping.Store(true)
-	defer p.sleeping.Store(false)
 	if w.kind == waitPause {
 		return false, p.pause(w.d, v)
 	}

@@ -81,3 +81,17 @@ func setAll(set *unix.CPUSet) error {
 	}
 	return nil
 }
+
+// threadCPU returns the CPU time thread tid of this process has used, or 0
+// for tid 0 (not known). The clock id is the kernel's per-thread CPU clock
+// (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)), which another thread may read.
+func threadCPU(tid int32) (time.Duration, error) {
+	if tid == 0 {
+		return 0, nil
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(int32(^uint32(tid)<<3|6), &ts); err != nil {
+		return 0, fmt.Errorf("bench: CPU clock of thread %d: %w", tid, err)
+	}
+	return time.Duration(ts.Nano()), nil
+}

@@ -3,7 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfstream/bpfstream/internal/testing/producer"
 )
@@ -36,6 +40,13 @@ type LiveResult struct {
 	// waiting goroutines (the producer runs in a process of its own).
 	// MeasureIdle measures the last two alone.
 	ConsumerCPU time.Duration
+	// ThreadCPU is the CPU time of the consumer's own thread over the same
+	// window, where the path reads and hands over every record on the
+	// one thread it was started on (callback, batch-callback, libbpf;
+	// ThreadPath): the reader alone, without the Go runtime's other
+	// threads and the harness, and so without MeasureIdle's noise. 0 for
+	// the other paths.
+	ThreadCPU time.Duration
 	// ProducerCPU is the producer process's CPU time, test runs included.
 	ProducerCPU time.Duration
 	// Wakeups is the consumer's count of wake-ups (see waker).
@@ -58,6 +69,21 @@ func (r LiveResult) NsPerWakeup(idle float64) float64 {
 		return 0
 	}
 	return r.net(idle) / float64(r.Wakeups)
+}
+
+// ThreadNsPerRecord is ThreadCPU per record delivered; 0 when not measured.
+func (r LiveResult) ThreadNsPerRecord() float64 {
+	if r.Delivered == 0 {
+		return 0
+	}
+	return float64(r.ThreadCPU.Nanoseconds()) / float64(r.Delivered)
+}
+
+// ThreadPath reports whether path reads every record on the thread it was
+// started on, so that LiveResult.ThreadCPU is its whole cost (the channel
+// paths read on a goroutine of their own, raw on one per ring).
+func ThreadPath(path Path) bool {
+	return path == Callback || path == BatchCallback || path == Libbpf
 }
 
 func (r LiveResult) net(idle float64) float64 {
@@ -87,7 +113,7 @@ func MeasureLive(p *producer.Producer, cfg LiveConfig, path Path) (LiveResult, e
 		return LiveResult{}, err
 	}
 	defer rd.close()
-	res, err := runLive(p, cfg, rd)
+	res, err := runLive(p, cfg, rd, ThreadPath(path))
 	if err != nil {
 		return LiveResult{}, fmt.Errorf("bench: live %s: %w", path, err)
 	}
@@ -99,7 +125,7 @@ func MeasureLive(p *producer.Producer, cfg LiveConfig, path Path) (LiveResult, e
 // not the consumer's. It empties the rings after.
 func MeasureIdle(p *producer.Producer, cfg LiveConfig) (float64, error) {
 	cfg.Config = cfg.Config.withLiveDefaults(p)
-	res, err := runLive(p, cfg, nil)
+	res, err := runLive(p, cfg, nil, false)
 	if err != nil {
 		return 0, fmt.Errorf("bench: live idle: %w", err)
 	}
@@ -120,8 +146,9 @@ const settleTime = 20 * time.Millisecond
 // runLive runs the paced producer and rd (none when nil) until rd has every
 // record. The CPU time is taken from the producer's start to the moment the
 // watcher sees the last record delivered: the consumer's start and end are
-// outside.
-func runLive(p *producer.Producer, cfg LiveConfig, rd reader) (LiveResult, error) {
+// outside. With thread set, it also takes the CPU time of the consumer's
+// thread over the same window.
+func runLive(p *producer.Producer, cfg LiveConfig, rd reader, thread bool) (LiveResult, error) {
 	restore, err := pinProcess(cfg.ConsumerCPU)
 	if err != nil {
 		return LiveResult{}, err
@@ -143,21 +170,39 @@ func runLive(p *producer.Producer, cfg LiveConfig, rd reader) (LiveResult, error
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Duration+time.Minute)
 	defer cancel()
 	ran := make(chan error, 1)
+	var tid atomic.Int32
+	// The consumer's thread ends with its goroutine (it is locked, and
+	// discarded): it waits until its CPU time has been taken.
+	measured := make(chan struct{})
+	release := sync.OnceFunc(func() { close(measured) })
+	defer release()
 	if rd != nil {
-		go func() { ran <- pinned(cfg.ConsumerCPU, func() error { return rd.run(ctx, g) }) }()
+		go func() {
+			ran <- pinned(cfg.ConsumerCPU, func() error {
+				if !thread {
+					return rd.run(ctx, g)
+				}
+				tid.Store(int32(unix.Gettid()))
+				err := rd.run(ctx, g)
+				<-measured
+				return err
+			})
+		}()
 	} else {
 		ran <- nil
 	}
 	time.Sleep(settleTime)
 
-	m := &liveMeasure{p: p, g: g, child: child, wait: rd != nil, attempted0: attempted0, dropped0: dropped0}
+	m := &liveMeasure{p: p, g: g, child: child, wait: rd != nil, tid: tid.Load(), attempted0: attempted0, dropped0: dropped0}
 	if err := m.start(); err != nil {
 		cancel()
+		release()
 		<-ran
 		return LiveResult{}, err
 	}
 	err = m.finish(cancel)
 	cancel() // the consumer ends here, if the watcher has not ended it
+	release()
 	runErr := <-ran
 	if err != nil {
 		return LiveResult{}, err
@@ -175,6 +220,7 @@ func runLive(p *producer.Producer, cfg LiveConfig, rd reader) (LiveResult, error
 		Lost:        dropped - dropped0,
 		Elapsed:     u.elapsed,
 		ConsumerCPU: u.cpu,
+		ThreadCPU:   m.threadAfter - m.threadBefore,
 		ProducerCPU: m.producerCPU,
 	}
 	if w, ok := rd.(waker); ok {
@@ -189,15 +235,21 @@ type liveMeasure struct {
 	p                    *producer.Producer
 	g                    *goal
 	child                *childProducer
-	wait                 bool // for the consumer to deliver every record
+	wait                 bool  // for the consumer to deliver every record
+	tid                  int32 // the consumer's thread, 0: not measured
 	attempted0, dropped0 uint64
 	before, after        usage
-	producerCPU          time.Duration
+	// threadBefore and threadAfter are the consumer thread's CPU time.
+	threadBefore, threadAfter time.Duration
+	producerCPU               time.Duration
 }
 
 func (m *liveMeasure) start() error {
 	var err error
-	if m.before, err = takeCPU(); err != nil {
+	if m.before, err = takeCPU(); err == nil {
+		m.threadBefore, err = threadCPU(m.tid)
+	}
+	if err != nil {
 		m.child.kill()
 		return err
 	}
@@ -219,7 +271,10 @@ func (m *liveMeasure) finish(cancel func()) error {
 	for m.wait && !m.g.done() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	m.after, err = takeCPU()
+	if m.after, err = takeCPU(); err != nil {
+		return err
+	}
+	m.threadAfter, err = threadCPU(m.tid)
 	return err
 }
 

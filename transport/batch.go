@@ -89,6 +89,7 @@ type batcher struct {
 	free    chan *batchMem
 	cur     *Batch
 	sendErr error
+	sent    bool // a batch was sent since the last idle hook
 }
 
 // receiver returns the Receiver that feeds b from a ConsumerTo.
@@ -97,7 +98,7 @@ func (b *batcher) receiver() Receiver {
 		Batch: b.add,
 		// The consumer has handed over what was waiting: send the
 		// partial batch rather than hold it until the next record.
-		Idle:   b.flush,
+		Idle:   b.idle,
 		Limit:  func() int { return b.room },
 		Borrow: b.borrow,
 	}
@@ -261,5 +262,18 @@ func (b *batcher) flush() error {
 	if b.sendErr = b.send(cur); b.sendErr != nil {
 		cur.Release()
 	}
+	b.sent = b.sent || b.sendErr == nil
 	return b.sendErr
+}
+
+// idle is the Receiver's idle hook: the consumer has handed over what was
+// waiting and is about to wait. It sends the partial batch and lets the
+// receiver take what was sent (yieldToReceiver).
+func (b *batcher) idle() error {
+	err := b.flush()
+	if b.sent {
+		b.sent = false
+		yieldToReceiver()
+	}
+	return err
 }

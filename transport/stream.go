@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -87,8 +88,39 @@ func NewStream[T any](ctx context.Context, c Consumer, opts ChannelOptions, buil
 		return failed[T](err)
 	}
 	return start(ctx, c, opts.Buffer, func(ctx context.Context, send func(T) error) error {
-		return c.Consume(ctx, build(send))
+		ct, ok := c.(ConsumerTo)
+		if !ok {
+			return c.Consume(ctx, build(send))
+		}
+		sent := false
+		h := build(func(v T) error {
+			err := send(v)
+			sent = sent || err == nil
+			return err
+		})
+		return ct.ConsumeTo(ctx, Receiver{Record: h, Idle: func() error {
+			if sent {
+				sent = false
+				yieldToReceiver()
+			}
+			return nil
+		}})
 	})
+}
+
+// yieldToReceiver is called by a stream's consuming goroutine when it has
+// sent values and the consumer is about to wait for more. With GOMAXPROCS 1
+// it lets the receiver run first: the consumer is about to block in a system
+// call holding the only P, which the runtime hands over only when its
+// monitor notices, up to 10 ms later, and the values would wait that long.
+// With more Ps the runtime wakes the receiver on an idle one when the send
+// readies it, and a yield would only cost: on a consumer locked to its
+// thread, two thread switches per wait (BENCHMARKS.md, "Yielding before a
+// wait").
+func yieldToReceiver() {
+	if runtime.GOMAXPROCS(0) == 1 {
+		runtime.Gosched()
+	}
 }
 
 // start runs consume on a new goroutine with a send function for a channel of

@@ -50,12 +50,6 @@ func (p *poller) await(w wait, v *visitSet) (timedOut bool, err error) {
 		runtime.Gosched()
 		return false, nil
 	}
-	// Let goroutines the handler readied (a channel's receiver, woken by
-	// the idle hook's send) run first: this thread is about to block in a
-	// syscall holding its P, and with GOMAXPROCS 1 (a consumer pinned to
-	// one CPU) the runtime hands the P over only when sysmon notices, up
-	// to 10 ms later; that delayed coalesced batches past their bound.
-	runtime.Gosched()
 	if w.kind == waitPause {
 		return false, p.pause(w.d, v)
 	}

@@ -178,10 +178,16 @@ func runLive(p *producer.Producer, cfg LiveConfig, rd reader, thread bool) (Live
 	defer release()
 	if rd != nil {
 		go func() {
+			if !thread {
+				// Not locked to a thread: a receiver locked to its
+				// thread would make every hand-over between it and
+				// the stream's goroutine two thread switches with
+				// GOMAXPROCS 1, which agents do not pay. The process
+				// is pinned already (pinProcess).
+				ran <- rd.run(ctx, g)
+				return
+			}
 			ran <- pinned(cfg.ConsumerCPU, func() error {
-				if !thread {
-					return rd.run(ctx, g)
-				}
 				tid.Store(int32(unix.Gettid()))
 				err := rd.run(ctx, g)
 				<-measured

@@ -49,6 +49,14 @@ type LiveRow struct {
 	// idle baseline's noise.
 	ThreadNsPerRecord   float64 `json:"thread_ns_per_record,omitempty"`
 	ThreadRatioToLibbpf float64 `json:"thread_ratio_to_libbpf,omitempty"`
+	// ProducerNsPerRecord is the median over rounds of the producer
+	// process's CPU time per record it emitted: the producer pays for the
+	// wake-ups a reader needs (the kernel's irq_work and remote wake-up on
+	// the committing CPU), and in an agent the producer is the traced
+	// workload. BothRatioToLibbpf is the median of consumer plus producer
+	// CPU per record divided by the same for libbpf in the same round.
+	ProducerNsPerRecord float64 `json:"producer_ns_per_record"`
+	BothRatioToLibbpf   float64 `json:"both_ratio_to_libbpf,omitempty"`
 	// IdleNsPerSec is the median idle baseline subtracted: the process's
 	// CPU time with the producer running and no consumer, per second.
 	IdleNsPerSec float64 `json:"idle_ns_per_sec"`
@@ -184,6 +192,8 @@ func liveRows(o *options, size int, variants []liveVariant, samples map[liveKey]
 				if row.ThreadNsPerRecord > 0 {
 					row.ThreadRatioToLibbpf = paired(rs, libbpf, perThread)
 				}
+				row.ProducerNsPerRecord = median(each(rs, func(r liveRound) float64 { return r.res.ProducerNsPerRecord() }))
+				row.BothRatioToLibbpf = paired(rs, libbpf, func(r liveRound) float64 { return perRecord(r) + r.res.ProducerNsPerRecord() })
 				for _, r := range rs {
 					row.Delivered += r.res.Delivered
 					row.Lost += r.res.Lost
@@ -198,21 +208,22 @@ func liveRows(o *options, size int, variants []liveVariant, samples map[liveKey]
 
 func printLive(o *options, stdout io.Writer, rows []LiveRow) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rate/s\trings\tbusy\tpath\tcpu ns/record\tmin - max\tcpu µs/wake-up\trecords/wake-up\tx raw\tx libbpf\tthread ns/record\tthread x libbpf\tidle µs/s\tlost\t")
+	fmt.Fprintln(tw, "rate/s\trings\tbusy\tpath\tcpu ns/record\tmin - max\tcpu µs/wake-up\trecords/wake-up\tx raw\tx libbpf\tthread ns/record\tthread x libbpf\tproducer ns/record\tboth x libbpf\tidle µs/s\tlost\t")
 	for _, r := range rows {
 		perWakeup := "-"
 		if r.Wakeups > 0 {
 			perWakeup = fmt.Sprintf("%.1f", float64(r.Delivered)/float64(r.Wakeups))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f - %.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.0f\t%.0f - %.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t%.0f\t%d\t\n",
 			human(float64(r.Rate)), r.Rings, r.BusyRings, r.Path, r.CPUNsPerRecord, r.CPUNsPerRecordMin, r.CPUNsPerRecordMax,
 			optional(r.CPUNsPerWakeup/1e3, "%.1f"), perWakeup, optional(r.RatioToRaw, "%.2f"), optional(r.RatioToLibbpf, "%.2f"),
-			optional(r.ThreadNsPerRecord, "%.0f"), optional(r.ThreadRatioToLibbpf, "%.2f"), r.IdleNsPerSec/1e3, r.Lost)
+			optional(r.ThreadNsPerRecord, "%.0f"), optional(r.ThreadRatioToLibbpf, "%.2f"),
+			r.ProducerNsPerRecord, optional(r.BothRatioToLibbpf, "%.2f"), r.IdleNsPerSec/1e3, r.Lost)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d rounds of %s per rate; %d-byte records in bursts of %d; %d KiB rings; producer process on CPU 0, every thread of the consumer's on CPU 1; consumer CPU = %s; thread = the CPU time of the thread that reads and handles every record (callback, batch-callback, libbpf); mode=live\n",
+	fmt.Fprintf(stdout, "%d rounds of %s per rate; %d-byte records in bursts of %d; %d KiB rings; producer process on CPU 0, every thread of the consumer's on CPU 1; consumer CPU = %s; thread = the CPU time of the thread that reads and handles every record (callback, batch-callback, libbpf); producer = the producer process's CPU time per record emitted; both = consumer plus producer; mode=live\n",
 		o.rounds, o.liveTime, o.sizes[0], o.burst, o.ringBytes>>10, cpuMethod)
 	return nil
 }

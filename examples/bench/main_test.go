@@ -246,6 +246,13 @@ func TestLiveJSON(t *testing.T) {
 		if r.Path == string(bench.Raw) && r.CPUNsPerRecord > 0 && r.RatioToRaw != 1 {
 			t.Errorf("raw ratio %v", r.RatioToRaw)
 		}
+		// The producer ran BPF programs for every record: it spent CPU.
+		if r.ProducerNsPerRecord <= 0 {
+			t.Errorf("%s: producer ns/record %v", r.Path, r.ProducerNsPerRecord)
+		}
+		if r.Path == string(bench.Libbpf) && r.BothRatioToLibbpf != 1 {
+			t.Errorf("libbpf's both-sides ratio %v", r.BothRatioToLibbpf)
+		}
 		seen[fmt.Sprintf("%d/%d", r.Rings, r.BusyRings)]++
 	}
 	n := len(bench.LivePaths())

@@ -79,6 +79,15 @@ func (r LiveResult) ThreadNsPerRecord() float64 {
 	return float64(r.ThreadCPU.Nanoseconds()) / float64(r.Delivered)
 }
 
+// ProducerNsPerRecord is ProducerCPU per record the producer was asked to
+// emit (delivered or lost): what the traced side paid, wake-ups included.
+func (r LiveResult) ProducerNsPerRecord() float64 {
+	if n := r.Delivered + r.Lost; n > 0 {
+		return float64(r.ProducerCPU.Nanoseconds()) / float64(n)
+	}
+	return 0
+}
+
 // ThreadPath reports whether path reads every record on the thread it was
 // started on, so that LiveResult.ThreadCPU is its whole cost (the channel
 // paths read on a goroutine of their own, raw on one per ring).

@@ -29,9 +29,11 @@ const (
 	// the reader's own (epoll_wait's return, the thread's wake-up, the
 	// round that finds the ring: 7-10 µs for libbpf's reader) and the
 	// producer's (the irq_work and remote wake-up a commit pays when the
-	// reader sleeps), about as much again. Counting only the reader's
-	// turned polling off under a flat-out producer and halved its rate
-	// end to end (see BENCHMARKS.md, "Caught-up polling").
+	// reader sleeps): 16-19 µs at 1M records/s in bursts, though it
+	// varies from run to run (BENCHMARKS.md, "Live rates, five rounds of
+	// 3 s, and the producer's side"). Counting only the reader's turned
+	// polling off under a flat-out producer and halved its rate end to
+	// end (see BENCHMARKS.md, "Caught-up polling").
 	wakeupCost = 30 * time.Microsecond
 	// pollCredit bounds the balance both ways, so that a change of the
 	// producer's rate changes the decision within a few batches.

@@ -41,9 +41,11 @@ func New(m *ebpf.Map, opts Options) (*Consumer, error) {
 	cpus := onlineCPUs(core.ReadOnline(), int(m.MaxEntries()))
 	counters := core.NewCounters(cpuSlots(cpus))
 	var rd backend
-	switch opts.Backend {
-	case BackendNative:
-		rd, err = newNativeBackend(m, opts, counters)
+	switch {
+	case opts.Backend == BackendNative && opts.Shards > 1 && len(cpus) > 1:
+		rd, err = newShardedBackend(m, cpus, opts, counters)
+	case opts.Backend == BackendNative:
+		rd, err = newNativeBackend(m, nil, opts, counters)
 	default:
 		rd, err = newCiliumBackend(m, cpus, opts, counters)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -64,6 +65,24 @@ func ExampleOptions_reorder() {
 	defer c.Close()
 	// ... Consume as usual; Stats().Late counts records that came too late
 	// to be placed in order.
+}
+
+// Draining a busy many-CPU host's buffers on four goroutines, each with its
+// own share of the CPUs: the handler is then called concurrently and must be
+// safe for that. Compiled, not run.
+func ExampleOptions_shards() {
+	var events *ebpf.Map
+	c, err := perfbuf.New(events, perfbuf.Options{Shards: 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	var perCPU [1024]atomic.Uint64 // one counter per CPU: no lock needed
+	err = c.Consume(context.Background(), func(rec transport.Record) error {
+		perCPU[rec.CPU].Add(1)
+		return nil
+	})
+	log.Print(err)
 }
 
 // The flight recorder keeps only the newest samples and is read on demand.

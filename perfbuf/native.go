@@ -15,13 +15,15 @@ type nativeBackend struct {
 	*ring.Perf
 }
 
-func newNativeBackend(m *ebpf.Map, opts Options, counters *core.Counters) (*nativeBackend, error) {
+// newNativeBackend opens the buffers of cpus (nil: every CPU of m).
+func newNativeBackend(m *ebpf.Map, cpus []int, opts Options, counters *core.Counters) (*nativeBackend, error) {
 	rd, err := ring.NewPerf(m, ring.PerfOptions{
 		Options:      ring.Options{Interval: opts.DrainInterval, Counters: counters},
 		BufferBytes:  RoundedSize(opts.PerCPUBytes),
 		WakeupEvents: opts.WakeupEvents,
 		WakeupBytes:  opts.WakeupBytes,
 		OnLost:       opts.OnLost,
+		CPUs:         cpus,
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/glue"
 	"github.com/bpfstream/bpfstream/internal/reorder"
 	"github.com/bpfstream/bpfstream/transport"
 )
@@ -51,6 +52,25 @@ type Options struct {
 	// Backend selects the reader implementation; the zero value is the
 	// default.
 	Backend Backend
+	// Shards, when above 1, drains the CPUs' buffers on that many
+	// goroutines (BackendNative only, at most one per CPU), each with its
+	// own epoll instance and its own share of the CPUs (the i-th online
+	// CPU goes to shard i mod Shards): a consumer of many busy CPUs then
+	// uses more than one CPU itself.
+	//
+	// WITH SHARDS ABOVE 1, THE HANDLER (AND OnLost) IS CALLED
+	// CONCURRENTLY, from up to Shards goroutines at once, and must be safe
+	// for that. Each CPU's records still come in order, on one goroutine;
+	// records of CPUs in different shards come in no defined order. Stats
+	// counts every shard; Close ends every shard's drain, and Consume
+	// returns once all of them have returned (no goroutine outlives it); a
+	// cancelled context, a handler error or a failure in one shard ends all
+	// of them, and Consume returns the first error. Reorder and
+	// transport.Batches, which need one handler goroutine, are refused;
+	// transport.Records, whose handler is not safe for concurrent calls
+	// either, must not be used with Shards. Zero or 1: one goroutine, the
+	// one that calls Consume.
+	Shards int
 }
 
 // DefaultDrainInterval is the drain timer used when a wake-up threshold is set
@@ -99,6 +119,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Backend != BackendNative && o.Backend != BackendCilium {
 		return o, bad("Backend", int(o.Backend), "BackendNative or BackendCilium")
+	}
+	if err := glue.CheckShards("perfbuf", o.Shards, o.Backend == BackendNative, o.Reorder != nil); err != nil {
+		return o, err
 	}
 	if o.DrainInterval == 0 && (o.WakeupEvents > 1 || o.WakeupBytes > 0) {
 		o.DrainInterval = DefaultDrainInterval

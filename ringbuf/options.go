@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstream/bpfstream/internal/core"
+	"github.com/bpfstream/bpfstream/internal/glue"
 	"github.com/bpfstream/bpfstream/internal/reorder"
 	"github.com/bpfstream/bpfstream/internal/ring"
 	"github.com/bpfstream/bpfstream/transport"
@@ -88,11 +89,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Coalesce > 0 && o.Backend != BackendNative {
 		return o, fmt.Errorf("ringbuf: Options.Coalesce (%s) needs BackendNative: cilium/ebpf's reader publishes every record; leave Backend unset: %w", o.Coalesce, transport.ErrInvalidOptions)
 	}
-	if o.Shards < 0 || o.Shards > maxShards {
-		return o, fmt.Errorf("ringbuf: Shards %d: want 0 to %d: %w", o.Shards, maxShards, transport.ErrInvalidOptions)
-	}
-	if o.Shards > 1 && (o.Backend != BackendNative || o.Reorder != nil) {
-		return o, fmt.Errorf("ringbuf: Shards %d needs BackendNative and no Reorder (it calls the handler from several goroutines): %w", o.Shards, transport.ErrInvalidOptions)
+	if err := glue.CheckShards("ringbuf", o.Shards, o.Backend == BackendNative, o.Reorder != nil); err != nil {
+		return o, err
 	}
 	d, err := reorder.DrainTimer(o.Reorder, "ringbuf", o.DrainInterval)
 	if err != nil {
@@ -117,7 +115,3 @@ const (
 	// against.
 	BackendCilium
 )
-
-// maxShards bounds Options.Shards: more goroutines than that would only
-// contend for the CPUs.
-const maxShards = 1024

@@ -26,6 +26,11 @@ type PerfOptions struct {
 	// OnLost, when set, is called on the draining goroutine for every
 	// PERF_RECORD_LOST, after the loss is added to Counters.
 	OnLost func(cpu int, n uint64)
+	// CPUs, when set, are the CPUs whose buffers this reader opens, below
+	// the map's size (perfbuf.Options.Shards deals the online CPUs out to
+	// several readers); nil: every CPU of the map. Offline CPUs are
+	// skipped either way.
+	CPUs []int
 }
 
 // perfRing is one CPU's mapped buffer.
@@ -81,8 +86,14 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 	if opts.BufferBytes < page || opts.BufferBytes%page != 0 || (opts.BufferBytes/page)&(opts.BufferBytes/page-1) != 0 {
 		return nil, fmt.Errorf("ring: perf buffer size %d is not a power-of-two number of pages: %w", opts.BufferBytes, transport.ErrInvalidOptions)
 	}
-	nCPU := int(m.MaxEntries())
-	r := &Perf{opts: opts, rings: make([]perfRing, 0, nCPU), scratch: make([]byte, 1<<16)}
+	cpus := opts.CPUs
+	if cpus == nil {
+		cpus = make([]int, m.MaxEntries())
+		for i := range cpus {
+			cpus[i] = i
+		}
+	}
+	r := &Perf{opts: opts, rings: make([]perfRing, 0, len(cpus)), scratch: make([]byte, 1<<16)}
 	defer func() {
 		if err != nil {
 			_ = r.release()
@@ -91,7 +102,7 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 			}
 		}
 	}()
-	for cpu := 0; cpu < nCPU; cpu++ {
+	for _, cpu := range cpus {
 		rg, err := openPerfRing(cpu, opts)
 		if errors.Is(err, unix.ENODEV) {
 			continue // offline CPU

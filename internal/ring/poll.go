@@ -14,15 +14,24 @@ import "time"
 // So polling must pay for itself: pollGate keeps a balance of what polling
 // saved (wakeupCost for each phase of polls that found records, a wake-up
 // the reader did not need) against the time it spent polling, and polls only
-// while the balance is not negative, pollRounds polls a phase (shorter
-// phases, sized by recent finds, failed more often under a flat-out producer
-// and turned polling off where it paid). While polling does not
-// pay, one phase of pollMin polls in every pollProbe finds out whether it
-// pays again: a producer that speeds up turns polling back on within
-// pollProbe batches, at the cost of pollMin polls per pollProbe wake-ups.
+// while the balance is not negative, pollRounds polls a phase. While polling
+// does not pay, one phase in every pollProbe finds out whether it pays
+// again: a producer that speeds up turns polling back on within pollProbe
+// batches, at the cost of pollRounds polls per pollProbe wake-ups.
+//
+// A phase is short (pollRounds polls, 8 µs): a producer running flat out
+// commits its next record within a poll or two, and the next record of one
+// that paused for longer (between the bursts of a producer at a high but
+// live rate) costs the consumer less through the kernel's wake-up than
+// through more polls, 2 µs each. 16-poll phases needed no fewer wake-ups
+// but cost the consumer 1.0-1.4x libbpf's CPU per record at 1M records/s
+// in bursts; 4-poll phases cost 0.7-0.85x, with flat-out rates unchanged
+// (see BENCHMARKS.md, "Short poll phases"). An earlier gate that counted a
+// wake-up at the reader's share only (10 µs) and sized phases by recent
+// finds turned polling off under a flat-out producer, where it paid
+// (BENCHMARKS.md, "Caught-up polling").
 const (
-	pollRounds = 16
-	pollMin    = 4
+	pollRounds = 4
 	pollGap    = 2 * time.Microsecond
 	pollProbe  = 32
 	// wakeupCost estimates what one wake-up the reader is spared costs:
@@ -44,7 +53,6 @@ const (
 type pollGate struct {
 	balance time.Duration // saved minus spent, decayed by 1/8 per phase
 	skipped int           // phases skipped since the last probe
-	limit   int           // polls allowed in the current phase
 	polls   int           // polls made in the current phase
 	started time.Time     // when the current phase began
 }
@@ -52,22 +60,18 @@ type pollGate struct {
 func newPollGate() pollGate { return pollGate{} }
 
 // poll reports whether to poll once more (the caller lags pollGap, then looks
-// again). The first call of a phase decides the phase's limit.
+// again). The first call of a phase decides whether the phase polls at all.
 func (g *pollGate) poll() bool {
 	if g.polls == 0 {
-		g.limit = 0
-		if g.balance >= 0 {
-			g.limit = pollRounds
-		} else if g.skipped++; g.skipped >= pollProbe {
-			g.skipped = 0
-			g.limit = pollMin
-		}
-		if g.limit == 0 {
-			return false
+		if g.balance < 0 {
+			if g.skipped++; g.skipped < pollProbe {
+				return false
+			}
+			g.skipped = 0 // a probe
 		}
 		g.started = time.Now()
 	}
-	if g.polls >= g.limit {
+	if g.polls >= pollRounds {
 		g.end(0)
 		return false
 	}

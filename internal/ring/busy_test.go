@@ -32,7 +32,7 @@ type testRing struct {
 func newTestRing(t *testing.T, size int, interval time.Duration) *testRing {
 	t.Helper()
 	tr := &testRing{data: make([]byte, 2*size)}
-	p, err := newPoller(1, interval, true)
+	p, err := newPoller(1, interval)
 	require.NoError(t, err)
 	tr.r = &Ringbuf{
 		p:        p,

@@ -120,7 +120,7 @@ func NewPerf(m *ebpf.Map, opts PerfOptions) (_ *Perf, err error) {
 	}
 	r.visit = newVisitSet(len(r.rings), opts.Interval)
 	r.visit.addAll() // records may wait from before: no wake-up will say so
-	if r.p, err = newPoller(len(r.rings), opts.Interval, false); err != nil {
+	if r.p, err = newPoller(len(r.rings), opts.Interval); err != nil {
 		return nil, err
 	}
 	for i := range r.rings {

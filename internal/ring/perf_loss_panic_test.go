@@ -41,7 +41,7 @@ func TestPerfLossHandlerPanicBatch(t *testing.T) {
 
 	var meta unix.PerfEventMmapPage
 	meta.Data_head = uint64(pos)
-	p, err := newPoller(1, 0, false)
+	p, err := newPoller(1, 0)
 	require.NoError(t, err)
 	counters := core.NewCounters(1)
 	panics := 0

@@ -23,7 +23,6 @@ const wakeID = math.MaxInt32
 type poller struct {
 	epfd    int
 	evfd    int
-	park    *parker // owns epfd once set
 	events  []unix.EpollEvent
 	timeout int // epoll_wait's: the drain interval in ms, -1 for none
 
@@ -43,12 +42,7 @@ type poller struct {
 	release  func() error // frees the owner's mmaps and fds; run once
 }
 
-// newPoller makes a poller for n buffers. With park, a Drain that waits
-// parks its goroutine in the runtime's poller (see parker): only for ring
-// buffers, whose readiness polling does not change. A perf event's poll
-// clears its readiness (perf_poll), so the runtime's look at the nested
-// epoll instance would take the wake-up the reader waits for.
-func newPoller(n int, interval time.Duration, park bool) (*poller, error) {
+func newPoller(n int, interval time.Duration) (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
@@ -62,9 +56,6 @@ func newPoller(n int, interval time.Duration, park bool) (*poller, error) {
 	if err := p.add(evfd, wakeID); err != nil {
 		p.closeFDs()
 		return nil, err
-	}
-	if park {
-		p.park = newParker(epfd)
 	}
 	return p, nil
 }
@@ -81,10 +72,6 @@ func (p *poller) add(fd, id int) error {
 
 func (p *poller) closeFDs() {
 	_ = unix.Close(p.evfd)
-	if p.park != nil {
-		_ = p.park.close()
-		return
-	}
 	_ = unix.Close(p.epfd)
 }
 
@@ -180,13 +167,7 @@ func (p *poller) woken() error {
 // reported, whether the eventfd fired, and then what woken returns.
 func (p *poller) epoll(timeout int, v *visitSet) (ready int, fired bool, err error) {
 	for {
-		var n int
-		var err error
-		if timeout != 0 && p.park != nil && p.park.pollable {
-			n, err = p.park.wait(p.events, timeout)
-		} else {
-			n, err = unix.EpollWait(p.epfd, p.events, timeout)
-		}
+		n, err := unix.EpollWait(p.epfd, p.events, timeout)
 		if err == unix.EINTR {
 			if timeout == 0 {
 				return 0, false, nil

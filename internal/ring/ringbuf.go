@@ -121,7 +121,7 @@ func NewRingbuf(maps []RingbufMap, opts Options) (_ *Ringbuf, err error) {
 	r.co = newCoalescer(opts.Coalesce, smallestRing(maps))
 	r.visit = newVisitSet(len(maps), opts.Interval)
 	r.visit.addAll() // records may wait from before: no wake-up will say so
-	r.p, err = newPoller(len(maps), opts.Interval, true)
+	r.p, err = newPoller(len(maps), opts.Interval)
 	if err != nil {
 		return nil, err
 	}
